@@ -1,0 +1,33 @@
+# Both targets bootstrap their own virtualenv; nothing needs to be installed or running beforehand.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint schema clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: the main job end to end on the embedded PostgreSQL (or $$WOE_DATABASE_URL)
+demo: $(STAMP)
+	$(PY) -m harness.run $(ARGS)
+
+## test: the whole test suite (starts its own embedded PostgreSQL)
+test: $(STAMP)
+	$(PY) -m pytest -q $(ARGS)
+
+## lint: ruff on the code, squawk on the offline migration SQL
+lint: $(STAMP)
+	$(VENV)/bin/ruff check harness tests migrations
+	$(PY) -m harness.lint_migrations
+
+## schema: regenerate migrations/schema.sql from a fresh upgrade head
+schema: $(STAMP)
+	$(PY) -m harness.schema_snapshot --write
+
+clean:
+	rm -rf $(VENV)

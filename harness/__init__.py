@@ -1,0 +1,1 @@
+"""WOE Anchor Store harness: the few jobs SQL cannot do well on its own."""
