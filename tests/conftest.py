@@ -13,38 +13,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from alembic import command
-from alembic.config import Config
 from psycopg import sql
 from sqlalchemy import create_engine, pool
 
-from harness import db
+from harness import db, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _alembic_cfg(url: str) -> Config:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    return cfg
-
-
-def upgrade(url: str, revision: str = "head") -> None:
-    engine = create_engine(db.to_sqlalchemy_url(url), poolclass=pool.NullPool)
-    with engine.begin() as connection:
-        cfg = _alembic_cfg(url)
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
-    engine.dispose()
-
-
-def downgrade(url: str, revision: str = "base") -> None:
-    engine = create_engine(db.to_sqlalchemy_url(url), poolclass=pool.NullPool)
-    with engine.begin() as connection:
-        cfg = _alembic_cfg(url)
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, revision)
-    engine.dispose()
+upgrade = migrate.upgrade
+downgrade = migrate.downgrade
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import psycopg
-import pytest
 from pytest_alembic.tests import (  # noqa: F401 - collected as tests
     test_single_head_revision,
     test_up_down_consistency,
@@ -108,11 +107,6 @@ def test_offline_sql_renders_without_any_database(tmp_path):
     assert not (tmp_path / "must-not-be-created").exists()
 
 
-@pytest.mark.skipif(
-    subprocess.run(["which", "squawk"], capture_output=True).returncode != 0
-    and not (ROOT / ".venv/bin/squawk").exists(),
-    reason="squawk-cli is not installed (it is in the dev extra)",
-)
 def test_squawk_lints_offline_sql_clean():
     from harness.lint_migrations import lint
 
