@@ -10,6 +10,7 @@ and what must happen, in machine-checkable comment lines:
 Expectations (the last statement's result is checked):
     rows = N | rows >= N | rows <= N    number of rows returned
     value = TEXT                        first column of the first row, as text (NULL for null)
+    value >= N | value <= N             ... compared as a number
     error ~ REGEX                       the proof must fail with a message matching REGEX
 
 Every proof runs inside a transaction that is rolled back, so negative proofs (which break
@@ -32,7 +33,12 @@ from harness.embedded import PROJECT_ROOT
 
 PROOFS_DIR = PROJECT_ROOT / "proofs"
 HEADER = re.compile(r"^--\s*(proof|group|expect):\s*(.+?)\s*$")
-EXPECT = re.compile(r"^(rows)\s*(=|>=|<=)\s*(\d+)$|^(value)\s*=\s*(.*)$|^(error)\s*~\s*(.+)$")
+EXPECT = re.compile(
+    r"^(rows)\s*(=|>=|<=)\s*(\d+)$"
+    r"|^(value)\s*(=|>=|<=)\s*(.*)$"
+    r"|^(error)\s*~\s*(.+)$"
+)
+COMPARE = {"=": lambda a, b: a == b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b}
 
 
 class ProofFormatError(ValueError):
@@ -94,20 +100,24 @@ def run_proof(conn: psycopg.Connection, proof: Proof) -> Outcome:
     finally:
         conn.rollback()
 
-    if kind.group(6):  # error ~ REGEX
-        pattern = kind.group(7)
+    if kind.group(7):  # error ~ REGEX
+        pattern = kind.group(8)
         passed = error is not None and re.search(pattern, error) is not None
         seen = f"error: {error}" if error else f"no error ({len(rows or [])} rows)"
     elif error is not None:
         passed, seen = False, f"error: {error}"
     elif kind.group(1):  # rows OP N
         op, n, count = kind.group(2), int(kind.group(3)), len(rows or [])
-        passed = {"=": count == n, ">=": count >= n, "<=": count <= n}[op]
+        passed = COMPARE[op](count, n)
         seen = f"rows = {count}"
-    else:  # value = TEXT
+    else:  # value OP X
+        op, wanted = kind.group(5), kind.group(6)
         first = rows[0][0] if rows else None
         text = "NULL" if first is None else str(first)
-        passed = bool(rows) and text == kind.group(5)
+        if op == "=":
+            passed = bool(rows) and text == wanted
+        else:
+            passed = first is not None and COMPARE[op](float(first), float(wanted))
         seen = f"value = {text}" if rows else "no rows"
     return Outcome(proof.path.stem, proof.title, proof.group, proof.expect, seen, passed)
 
