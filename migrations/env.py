@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, pool
+from sqlalchemy.engine import Engine
 
 from harness import db
 
@@ -27,9 +28,13 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
-    connection = config.attributes.get("connection")  # given by tests and pytest-alembic
-    if connection is not None:
-        _run_on(connection)
+    given = config.attributes.get("connection")  # tests pass a Connection, pytest-alembic an Engine
+    if isinstance(given, Engine):
+        with given.connect() as connection:
+            _run_on(connection)
+        return
+    if given is not None:
+        _run_on(given)
         return
     url = db.resolve(context.get_x_argument(as_dictionary=True).get("database_url")).sqlalchemy_url
     engine = create_engine(url, poolclass=pool.NullPool)
