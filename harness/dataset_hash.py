@@ -10,17 +10,15 @@ psycopg.sql: identifiers are never pasted as strings.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-
-import hashlib
 
 import psycopg
 from psycopg import sql
 
 from harness import pgsettings
 from harness.policy import Policy
-
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()  # a day without rows
 

@@ -5,7 +5,8 @@ later drop table qualifiers in single-table views), so a raw hash alone cannot t
 change from a semantic one. The normalized form is what a view *means* to the planner:
 
     parse (postgres dialect) -> qualify (every column gets its relation, from the catalog's
-    schema) -> render (one canonical, pretty PostgreSQL text) -> sha256
+    schema) -> canonical aliases (_t1, _t2, ...) -> render (one canonical, pretty PostgreSQL
+    text) -> sha256
 
 Functions: a SQL-standard body (RETURN expr / BEGIN ATOMIC ... END) is parsed and normalized
 like a view, and prefixed with the whitespace-collapsed header (signature, return type,
@@ -60,18 +61,39 @@ def qualify_columns(tree: exp.Expression, schema: Schema) -> exp.Expression:
     )
 
 
+def canonical_aliases(tree: exp.Expression) -> exp.Expression:
+    """Step 3: rename relation aliases to _t1, _t2, ... in order of first appearance.
+
+    An alias name means nothing to the planner; renaming one (or PostgreSQL printing a default
+    alias differently) is cosmetic. Distinct aliases stay distinct, so pointing a join
+    condition at another relation still changes the text.
+    """
+    tree = tree.copy()
+    mapping: dict[str, str] = {}
+    for alias in tree.find_all(exp.TableAlias):
+        if alias.name and alias.name not in mapping:
+            mapping[alias.name] = f"_t{len(mapping) + 1}"
+    for alias in tree.find_all(exp.TableAlias):
+        if alias.name in mapping:
+            alias.set("this", exp.to_identifier(mapping[alias.name], quoted=True))
+    for column in tree.find_all(exp.Column):
+        if column.table in mapping:
+            column.set("table", exp.to_identifier(mapping[column.table], quoted=True))
+    return tree
+
+
 def render(trees: list[exp.Expression]) -> str:
-    """Step 3: one canonical text, the same for every server version that printed the input."""
+    """Step 4: one canonical text, the same for every server version that printed the input."""
     return ";\n".join(t.sql(dialect=DIALECT, pretty=True) for t in trees)
 
 
 def normalize_query(sql: str, schema: Schema) -> tuple[str, list[exp.Expression]]:
     """parse -> qualify -> render for one or more statements."""
-    trees = [qualify_columns(t, schema) for t in parse(sql)]
+    trees = [canonical_aliases(qualify_columns(t, schema)) for t in parse(sql)]
     return render(trees), trees
 
 
-_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
 def strip_procedural(text: str) -> str:
@@ -84,7 +106,7 @@ def _sql_body_statements(body: str) -> str:
     stripped = body.strip().rstrip(";").strip()
     if stripped.upper().startswith("RETURN"):
         return "SELECT " + stripped[len("RETURN"):].strip()
-    m = re.fullmatch(r"BEGIN\s+ATOMIC(.*)END", stripped, re.S | re.I)
+    m = re.fullmatch(r"BEGIN\s+ATOMIC(.*)END", stripped, re.DOTALL | re.IGNORECASE)
     return m.group(1) if m else stripped
 
 

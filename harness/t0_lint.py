@@ -19,9 +19,11 @@ TIME_OF_QUERY = (
     "now", "current_date", "current_timestamp", "localtimestamp", "clock_timestamp",
     "statement_timestamp", "transaction_timestamp", "timeofday", "current_time", "localtime",
 )
-TIME_OF_QUERY_NODES = (exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime, exp.Localtimestamp)
+TIME_OF_QUERY_NODES = (
+    exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime, exp.Localtimestamp, exp.Localtime,
+)
 LABEL_TABLES = frozenset({"src.listing_outcomes"})
-_TIME_WORD = re.compile(r"\b(" + "|".join(TIME_OF_QUERY) + r")\b", re.I)
+_TIME_WORD = re.compile(r"\b(" + "|".join(TIME_OF_QUERY) + r")\b", re.IGNORECASE)
 
 
 def _clock_calls(tree: exp.Expression) -> set[str]:
