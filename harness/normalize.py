@@ -4,7 +4,7 @@ Why: the raw text PostgreSQL prints for the same view differs between major vers
 later drop table qualifiers in single-table views), so a raw hash alone cannot tell a cosmetic
 change from a semantic one. The normalized form is what a view *means* to the planner:
 
-    parse (postgres dialect) -> qualify (every column gets its relation, from the catalog's
+    parse (postgres dialect) -> drop comments -> qualify (every column gets its relation, from the catalog's
     schema) -> canonical aliases (_t1, _t2, ...) -> render (one canonical, pretty PostgreSQL
     text) -> sha256
 
@@ -45,6 +45,14 @@ def sha256_text(text: str) -> str:
 def parse(sql: str) -> list[exp.Expression]:
     """Step 1: parse as PostgreSQL; a trailing semicolon and blank statements are dropped."""
     return [e for e in sqlglot.parse(sql, read=DIALECT) if e is not None]
+
+
+def drop_comments(tree: exp.Expression) -> exp.Expression:
+    """Step 1b: comments carry no meaning (the server never prints them; hand-written SQL may)."""
+    tree = tree.copy()
+    for node in tree.walk():
+        node.comments = None
+    return tree
 
 
 def qualify_columns(tree: exp.Expression, schema: Schema) -> exp.Expression:
@@ -89,7 +97,7 @@ def render(trees: list[exp.Expression]) -> str:
 
 def normalize_query(sql: str, schema: Schema) -> tuple[str, list[exp.Expression]]:
     """parse -> qualify -> render for one or more statements."""
-    trees = [canonical_aliases(qualify_columns(t, schema)) for t in parse(sql)]
+    trees = [canonical_aliases(qualify_columns(drop_comments(t), schema)) for t in parse(sql)]
     return render(trees), trees
 
 

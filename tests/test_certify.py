@@ -51,10 +51,10 @@ def viewdef(c: psycopg.Connection, name: str) -> str:
 
 def test_seed_minimal_checks_run_verbatim_after_certification(certified):
     with psycopg.connect(certified) as c:
-        rows = c.execute("SELECT * FROM audit.t0_cert_registry WHERE entrypoint='ml.woe_anchor_feature_store_t0_v1_v';").fetchall()  # noqa: E501
+        rows = c.execute("SELECT * FROM audit.t0_cert_registry WHERE entrypoint='ml.woe_anchor_feature_store_t0_v1_v';").fetchall()
         assert len(rows) == 1 and rows[0][1] == "CERTIFIED"
-        assert c.execute("SELECT audit.require_certified_strict('ml.woe_anchor_feature_store_t0_v1_v', interval '24 hours');").fetchone() == (True,)  # noqa: E501
-        assert len(c.execute("SELECT * FROM ml.woe_anchor_scores_live_train_v LIMIT 10;").fetchall()) == 10  # noqa: E501
+        assert c.execute("SELECT audit.require_certified_strict('ml.woe_anchor_feature_store_t0_v1_v', interval '24 hours');").fetchone() == (True,)
+        assert len(c.execute("SELECT * FROM ml.woe_anchor_scores_live_train_v LIMIT 10;").fetchall()) == 10
 
 
 def test_alias_rows_inherit_status_and_history_is_appended(certified):
@@ -121,7 +121,7 @@ def test_activating_a_new_package_is_refused_until_it_is_certified(certified):
     [result] = certify.run(certified, ENTRYPOINT)
     assert result.status == "CERTIFIED" and result.model_key == "pkg_b"
     with psycopg.connect(certified) as c:
-        assert {r[0] for r in c.execute("SELECT model_key FROM ml.woe_anchor_scores_live_train_v")} == {"pkg_b"}  # noqa: E501
+        assert {r[0] for r in c.execute("SELECT model_key FROM ml.woe_anchor_scores_live_train_v")} == {"pkg_b"}
 
 
 def test_backdated_certification_is_refused_as_stale(certified):
