@@ -108,12 +108,14 @@ def viewdef_drift(
         parts = [f"{k} {', '.join(v)}" for k, v in
                  (("semantic change in", semantic), ("added", added), ("removed", removed)) if v]
         return Check("viewdef_drift", False, "; ".join(parts), data)
-    record = {"raw_sha256": {n: current[n].raw_sha256 for n in cosmetic}}
+    record = {"raw_sha256": {n: current[n].raw_sha256 for n in cosmetic},
+              "catalog_version": {n: o.catalog_version for n, o in current.items()}}
     if cosmetic:
         detail = (f"cosmetic only: raw text changed, normalized SQL equal for {', '.join(cosmetic)}; "
                   "raw hashes re-recorded")
         return Check("viewdef_drift", True, detail, data, record)
-    return Check("viewdef_drift", True, f"{len(current)} definitions match their baseline", data)
+    return Check("viewdef_drift", True, f"{len(current)} definitions match their baseline", data,
+                 record)
 
 
 def dataset_drift(conn: psycopg.Connection, policy: Policy) -> Check:

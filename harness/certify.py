@@ -160,7 +160,8 @@ def run(conn_or_url: ConnOrUrl, entrypoint: str | None = None) -> list[RunResult
 
 
 def record_passing(conn: psycopg.Connection, pol: Policy, checks: list[Check]) -> None:
-    """What a passing run re-records: raw hashes after cosmetic drift, new or tolerated days."""
+    """What a passing run re-records: raw hashes after cosmetic drift, the catalog row versions
+    the guard's fast path compares (their raw hashes were just verified), new or tolerated days."""
     record: dict[str, Any] = {}
     for c in checks:
         record.update(c.record)
@@ -169,6 +170,10 @@ def record_passing(conn: psycopg.Connection, pol: Policy, checks: list[Check]) -
             "UPDATE audit.t0_viewdef_baseline SET raw_sha256 = %s, baselined_at = now(), "
             "server_version_num = current_setting('server_version_num')::integer "
             "WHERE entrypoint = %s AND object_name = %s", (raw, pol.entrypoint, name))
+    for name, version in record.get("catalog_version", {}).items():
+        conn.execute(
+            "UPDATE audit.t0_viewdef_baseline SET catalog_version = %s "
+            "WHERE entrypoint = %s AND object_name = %s", (version, pol.entrypoint, name))
     write_day_hashes(conn, pol, record.get("days", []))
 
 
@@ -230,12 +235,13 @@ def baseline(conn_or_url: ConnOrUrl, entrypoint: str | None = None) -> list[Base
                             """
                             INSERT INTO audit.t0_viewdef_baseline
                                 (entrypoint, object_name, object_kind, raw_sha256,
-                                 normalized_sha256, normalized_sql, server_version_num)
+                                 normalized_sha256, normalized_sql, server_version_num,
+                                 catalog_version)
                             VALUES (%s, %s, %s, %s, %s, %s,
-                                    current_setting('server_version_num')::integer)
+                                    current_setting('server_version_num')::integer, %s)
                             """,
                             (pol.entrypoint, o.name, o.kind, o.raw_sha256,
-                             norm[o.name].sha256, norm[o.name].sql),
+                             norm[o.name].sha256, norm[o.name].sql, o.catalog_version),
                         )
                 write_day_hashes(conn, pol, hashes)
             if not conn.autocommit:

@@ -15,7 +15,7 @@ from harness import pgsettings
 DEFINITION_KINDS = ("view", "materialized_view", "function")
 
 CLOSURE_SQL = """
-SELECT t.object_name, t.object_kind, t.definition, t.raw_sha256,
+SELECT t.object_name, t.object_kind, t.definition, t.raw_sha256, t.catalog_version,
        coalesce(l.lanname = 'sql' AND p.prosqlbody IS NOT NULL, false),
        CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid)
             ELSE p.prosrc END,
@@ -34,6 +34,7 @@ class ClosureObject:
     kind: str  # view | materialized_view | function | table | composite_type
     definition: str | None
     raw_sha256: str | None
+    catalog_version: str | None  # oid:xmin of the pg_rewrite / pg_proc row (see the guard)
     sql_standard_body: bool = False
     body: str | None = None  # functions: SQL-standard body as printed, or prosrc
     language: str | None = None
@@ -52,8 +53,8 @@ def fetch(conn: psycopg.Connection, entrypoint: str) -> list[ClosureObject]:
             raise LookupError(f"entrypoint {entrypoint} does not exist")
         rows = conn.execute(CLOSURE_SQL, (entrypoint,)).fetchall()
     return [
-        ClosureObject(name, kind, definition, raw, bool(std), body, lang)
-        for name, kind, definition, raw, std, body, lang in rows
+        ClosureObject(name, kind, definition, raw, version, bool(std), body, lang)
+        for name, kind, definition, raw, version, std, body, lang in rows
     ]
 
 

@@ -214,3 +214,14 @@ def test_live_score_equals_the_score_computed_from_the_map_by_hand(certified):
             logit += woe.get((name, value), 0.0) if value is not None else 0.0
         assert abs(row[11] - logit) <= 1e-12
         assert abs(row[12] - 1.0 / (1.0 + math.exp(-logit))) <= 1e-12
+
+
+def test_noop_replace_passes_the_guard_through_the_raw_hash_path(certified):
+    """A same-text CREATE OR REPLACE changes the catalog row (fast path misses), not the hash."""
+    with psycopg.connect(certified) as c:
+        version = "SELECT xmin::text FROM pg_rewrite WHERE ev_class = %s::regclass"
+        before = c.execute(version, (ENTRYPOINT,)).fetchone()[0]
+        c.execute(f"CREATE OR REPLACE VIEW {ENTRYPOINT} AS " + viewdef(c, ENTRYPOINT))
+        assert c.execute(version, (ENTRYPOINT,)).fetchone()[0] != before
+    with psycopg.connect(certified) as c:
+        assert len(c.execute(GUARDED).fetchall()) == 10

@@ -12,6 +12,12 @@ pg_catalog, so every name is schema-qualified and the raw hash does not depend o
 audit.require_certified_strict now also refuses when any closure object's raw definition hash
 differs from its baseline, when objects were added or removed, and when the active WOE package
 is not the one certified (package_bound entrypoints). Aliases resolve through inherited_from.
+Printing definitions costs about 1 ms per closure, too much for every query, so the guard first
+compares each definition's catalog row version (pg_rewrite / pg_proc oid:xmin, which every
+CREATE OR REPLACE or ALTER changes) with the one recorded when its raw hash was last verified;
+only if any differs (or objects were added or removed) does it print and compare raw hashes.
+It is PARALLEL RESTRICTED so a guarded query keeps its parallel plan (the guard runs once, in
+the leader, as a one-time filter).
 """
 
 from alembic import op
@@ -62,9 +68,13 @@ COMMENT ON FUNCTION audit.require_certified_strict(text, interval) IS
 def upgrade() -> None:
     op.execute(
         r"""
-CREATE FUNCTION audit.t0_closure_v1(p_entrypoint regclass)
-RETURNS TABLE (object_name text, object_kind text, object_oid oid, definition text,
-               raw_sha256 text)
+ALTER TABLE audit.t0_viewdef_baseline ADD COLUMN catalog_version text;
+COMMENT ON COLUMN audit.t0_viewdef_baseline.catalog_version IS
+    'oid:xmin of the catalog row holding the definition (pg_rewrite or pg_proc) when the raw '
+    'hash was last verified; lets the guard skip re-printing definitions that cannot have changed.';
+
+CREATE FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass)
+RETURNS TABLE (object_name text, object_kind text, object_oid oid, catalog_version text)
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, pg_temp
@@ -72,37 +82,59 @@ AS $function$
 WITH RECURSIVE closure (classid, objid) AS (
     SELECT 'pg_catalog.pg_class'::regclass::oid, p_entrypoint::oid
     UNION
-    SELECT d.refclassid, d.refobjid
+    SELECT x.refclassid, x.refobjid
     FROM closure AS c
-    LEFT JOIN pg_catalog.pg_rewrite AS rw
-      ON c.classid = 'pg_catalog.pg_class'::regclass AND rw.ev_class = c.objid
-    JOIN pg_catalog.pg_depend AS d
-      ON (rw.oid IS NOT NULL AND d.classid = 'pg_catalog.pg_rewrite'::regclass
-          AND d.objid = rw.oid)
-      OR (c.classid = 'pg_catalog.pg_proc'::regclass AND d.classid = 'pg_catalog.pg_proc'::regclass
-          AND d.objid = c.objid)
-    WHERE d.refclassid IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_proc'::regclass)
-      AND d.refobjid >= 16384  -- FirstNormalObjectId: user objects only
-      AND d.deptype = 'n'
-), objects AS (
-    SELECT cl.oid::regclass::text AS object_name,
-           CASE cl.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
-                WHEN 'c' THEN 'composite_type' ELSE 'table' END AS object_kind,
-           cl.oid AS object_oid,
-           CASE WHEN cl.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(cl.oid) END
-               AS definition
-    FROM closure AS c
-    JOIN pg_catalog.pg_class AS cl
-      ON c.classid = 'pg_catalog.pg_class'::regclass AND cl.oid = c.objid
-    UNION ALL
-    SELECT p.oid::regprocedure::text, 'function', p.oid, pg_catalog.pg_get_functiondef(p.oid)
-    FROM closure AS c
-    JOIN pg_catalog.pg_proc AS p
-      ON c.classid = 'pg_catalog.pg_proc'::regclass AND p.oid = c.objid
+    CROSS JOIN LATERAL (
+        SELECT d.refclassid, d.refobjid, d.deptype
+        FROM pg_catalog.pg_rewrite AS rw
+        JOIN pg_catalog.pg_depend AS d
+          ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = rw.oid
+        WHERE c.classid = 'pg_catalog.pg_class'::regclass AND rw.ev_class = c.objid
+        UNION ALL
+        SELECT d.refclassid, d.refobjid, d.deptype
+        FROM pg_catalog.pg_depend AS d
+        WHERE c.classid = 'pg_catalog.pg_proc'::regclass
+          AND d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = c.objid
+    ) AS x
+    WHERE x.refclassid IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_proc'::regclass)
+      AND x.refobjid >= 16384  -- FirstNormalObjectId: user objects only
+      AND x.deptype = 'n'
 )
-SELECT o.object_name, o.object_kind, o.object_oid, o.definition,
-       pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(o.definition, 'UTF8')), 'hex')
-FROM objects AS o
+SELECT cl.oid::regclass::text,
+       CASE cl.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
+            WHEN 'c' THEN 'composite_type' ELSE 'table' END,
+       cl.oid,
+       (SELECT rw.oid::text || ':' || rw.xmin::text FROM pg_catalog.pg_rewrite AS rw
+        WHERE rw.ev_class = cl.oid AND rw.rulename = '_RETURN')
+FROM closure AS c
+JOIN pg_catalog.pg_class AS cl
+  ON c.classid = 'pg_catalog.pg_class'::regclass AND cl.oid = c.objid
+UNION ALL
+SELECT p.oid::regprocedure::text, 'function', p.oid, p.oid::text || ':' || p.xmin::text
+FROM closure AS c
+JOIN pg_catalog.pg_proc AS p
+  ON c.classid = 'pg_catalog.pg_proc'::regclass AND p.oid = c.objid
+$function$;
+COMMENT ON FUNCTION audit.t0_closure_objects_v1(regclass) IS
+    'The objects an entrypoint depends on, transitively, with the catalog row version (oid:xmin) '
+    'of each definition; no definitions are printed, so this is cheap enough for every query.';
+
+CREATE FUNCTION audit.t0_closure_v1(p_entrypoint regclass)
+RETURNS TABLE (object_name text, object_kind text, object_oid oid, definition text,
+               raw_sha256 text, catalog_version text)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+SELECT o.object_name, o.object_kind, o.object_oid, d.definition,
+       pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(d.definition, 'UTF8')), 'hex'),
+       o.catalog_version
+FROM audit.t0_closure_objects_v1(p_entrypoint) AS o
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN o.object_kind = 'function' THEN pg_catalog.pg_get_functiondef(o.object_oid)
+                WHEN o.object_kind IN ('view', 'materialized_view')
+                THEN pg_catalog.pg_get_viewdef(o.object_oid) END AS definition
+) AS d
 ORDER BY o.object_kind, o.object_name
 $function$;
 COMMENT ON FUNCTION audit.t0_closure_v1(regclass) IS
@@ -113,6 +145,7 @@ CREATE OR REPLACE FUNCTION audit.require_certified_strict(p_entrypoint text, p_m
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE
+PARALLEL RESTRICTED
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $function$
@@ -154,6 +187,19 @@ BEGIN
         RAISE EXCEPTION 'DEFINITION DRIFT: entrypoint % no longer exists', pol.entrypoint
             USING ERRCODE = 'insufficient_privilege';
     END IF;
+    -- Fast path: if every closure object's catalog row is the one whose raw hash was verified
+    -- (same oid:xmin, same set of objects), no definition can have changed. Otherwise compare
+    -- the raw hashes of the definitions as printed now.
+    IF EXISTS (
+        SELECT 1
+        FROM (SELECT t.object_name, t.catalog_version FROM audit.t0_closure_objects_v1(v_ep) AS t
+              WHERE t.object_kind IN ('view', 'materialized_view', 'function')) AS c
+        FULL JOIN (SELECT vb.object_name, vb.catalog_version FROM audit.t0_viewdef_baseline AS vb
+                   WHERE vb.entrypoint = pol.entrypoint) AS b
+          ON b.object_name = c.object_name
+        WHERE c.catalog_version IS NULL OR b.catalog_version IS NULL
+           OR c.catalog_version <> b.catalog_version
+    ) THEN
     SELECT string_agg(format('%s %s', d.change, d.object_name), '; ' ORDER BY d.object_name)
     INTO v_drift
     FROM (
@@ -168,6 +214,7 @@ BEGIN
           ON b.object_name = c.object_name
         WHERE c.raw_sha256 IS DISTINCT FROM b.raw_sha256
     ) AS d;
+    END IF;
     IF v_drift IS NOT NULL THEN
         RAISE EXCEPTION 'DEFINITION DRIFT: % differs from its certified baseline: %',
             pol.entrypoint, v_drift
@@ -194,4 +241,11 @@ COMMENT ON FUNCTION audit.require_certified_strict(text, interval) IS
 
 
 def downgrade() -> None:
-    op.execute(PREVIOUS_GUARD + "\nDROP FUNCTION audit.t0_closure_v1(regclass);\n")
+    op.execute(
+        PREVIOUS_GUARD
+        + """
+DROP FUNCTION audit.t0_closure_v1(regclass);
+DROP FUNCTION audit.t0_closure_objects_v1(regclass);
+ALTER TABLE audit.t0_viewdef_baseline DROP COLUMN catalog_version;
+"""
+    )
