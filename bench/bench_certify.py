@@ -25,10 +25,10 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import certify, dataset_hash, db  # noqa: E402
-from harness import policy as policies  # noqa: E402
-from tests.conftest import upgrade  # noqa: E402
-from tests.packages import insert_package, insert_source  # noqa: E402
+from harness import certify, dataset_hash, db
+from harness import policy as policies
+from tests.conftest import upgrade
+from tests.packages import insert_package, insert_source
 
 SEED_VIEW = """
 CREATE VIEW bench.seed_style_scores AS

@@ -96,7 +96,7 @@ END
 $$;
 
 CREATE FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age interval) RETURNS boolean
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
@@ -137,6 +137,19 @@ BEGIN
         RAISE EXCEPTION 'DEFINITION DRIFT: entrypoint % no longer exists', pol.entrypoint
             USING ERRCODE = 'insufficient_privilege';
     END IF;
+    -- Fast path: if every closure object's catalog row is the one whose raw hash was verified
+    -- (same oid:xmin, same set of objects), no definition can have changed. Otherwise compare
+    -- the raw hashes of the definitions as printed now.
+    IF EXISTS (
+        SELECT 1
+        FROM (SELECT t.object_name, t.catalog_version FROM audit.t0_closure_objects_v1(v_ep) AS t
+              WHERE t.object_kind IN ('view', 'materialized_view', 'function')) AS c
+        FULL JOIN (SELECT vb.object_name, vb.catalog_version FROM audit.t0_viewdef_baseline AS vb
+                   WHERE vb.entrypoint = pol.entrypoint) AS b
+          ON b.object_name = c.object_name
+        WHERE c.catalog_version IS NULL OR b.catalog_version IS NULL
+           OR c.catalog_version <> b.catalog_version
+    ) THEN
     SELECT string_agg(format('%s %s', d.change, d.object_name), '; ' ORDER BY d.object_name)
     INTO v_drift
     FROM (
@@ -151,6 +164,7 @@ BEGIN
           ON b.object_name = c.object_name
         WHERE c.raw_sha256 IS DISTINCT FROM b.raw_sha256
     ) AS d;
+    END IF;
     IF v_drift IS NOT NULL THEN
         RAISE EXCEPTION 'DEFINITION DRIFT: % differs from its certified baseline: %',
             pol.entrypoint, v_drift
@@ -172,44 +186,62 @@ $$;
 
 COMMENT ON FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age interval) IS 'Fail-closed guard: raises unless the entrypoint (or alias) is CERTIFIED, fresh, its closure matches the baseline raw hashes and, if package-bound, the active package is the certified one.';
 
-CREATE FUNCTION audit.t0_closure_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, object_oid oid, definition text, raw_sha256 text)
-    LANGUAGE sql STABLE
+CREATE FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, object_oid oid, catalog_version text)
+    LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 WITH RECURSIVE closure (classid, objid) AS (
     SELECT 'pg_catalog.pg_class'::regclass::oid, p_entrypoint::oid
     UNION
-    SELECT d.refclassid, d.refobjid
+    SELECT x.refclassid, x.refobjid
     FROM closure AS c
-    LEFT JOIN pg_catalog.pg_rewrite AS rw
-      ON c.classid = 'pg_catalog.pg_class'::regclass AND rw.ev_class = c.objid
-    JOIN pg_catalog.pg_depend AS d
-      ON (rw.oid IS NOT NULL AND d.classid = 'pg_catalog.pg_rewrite'::regclass
-          AND d.objid = rw.oid)
-      OR (c.classid = 'pg_catalog.pg_proc'::regclass AND d.classid = 'pg_catalog.pg_proc'::regclass
-          AND d.objid = c.objid)
-    WHERE d.refclassid IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_proc'::regclass)
-      AND d.refobjid >= 16384  -- FirstNormalObjectId: user objects only
-      AND d.deptype = 'n'
-), objects AS (
-    SELECT cl.oid::regclass::text AS object_name,
-           CASE cl.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
-                WHEN 'c' THEN 'composite_type' ELSE 'table' END AS object_kind,
-           cl.oid AS object_oid,
-           CASE WHEN cl.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(cl.oid) END
-               AS definition
-    FROM closure AS c
-    JOIN pg_catalog.pg_class AS cl
-      ON c.classid = 'pg_catalog.pg_class'::regclass AND cl.oid = c.objid
-    UNION ALL
-    SELECT p.oid::regprocedure::text, 'function', p.oid, pg_catalog.pg_get_functiondef(p.oid)
-    FROM closure AS c
-    JOIN pg_catalog.pg_proc AS p
-      ON c.classid = 'pg_catalog.pg_proc'::regclass AND p.oid = c.objid
+    CROSS JOIN LATERAL (
+        SELECT d.refclassid, d.refobjid, d.deptype
+        FROM pg_catalog.pg_rewrite AS rw
+        JOIN pg_catalog.pg_depend AS d
+          ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = rw.oid
+        WHERE c.classid = 'pg_catalog.pg_class'::regclass AND rw.ev_class = c.objid
+        UNION ALL
+        SELECT d.refclassid, d.refobjid, d.deptype
+        FROM pg_catalog.pg_depend AS d
+        WHERE c.classid = 'pg_catalog.pg_proc'::regclass
+          AND d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = c.objid
+    ) AS x
+    WHERE x.refclassid IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_proc'::regclass)
+      AND x.refobjid >= 16384  -- FirstNormalObjectId: user objects only
+      AND x.deptype = 'n'
 )
-SELECT o.object_name, o.object_kind, o.object_oid, o.definition,
-       pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(o.definition, 'UTF8')), 'hex')
-FROM objects AS o
+SELECT cl.oid::regclass::text,
+       CASE cl.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
+            WHEN 'c' THEN 'composite_type' ELSE 'table' END,
+       cl.oid,
+       (SELECT rw.oid::text || ':' || rw.xmin::text FROM pg_catalog.pg_rewrite AS rw
+        WHERE rw.ev_class = cl.oid AND rw.rulename = '_RETURN')
+FROM closure AS c
+JOIN pg_catalog.pg_class AS cl
+  ON c.classid = 'pg_catalog.pg_class'::regclass AND cl.oid = c.objid
+UNION ALL
+SELECT p.oid::regprocedure::text, 'function', p.oid, p.oid::text || ':' || p.xmin::text
+FROM closure AS c
+JOIN pg_catalog.pg_proc AS p
+  ON c.classid = 'pg_catalog.pg_proc'::regclass AND p.oid = c.objid
+$$;
+
+COMMENT ON FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) IS 'The objects an entrypoint depends on, transitively, with the catalog row version (oid:xmin) of each definition; no definitions are printed, so this is cheap enough for every query.';
+
+CREATE FUNCTION audit.t0_closure_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, object_oid oid, definition text, raw_sha256 text, catalog_version text)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+SELECT o.object_name, o.object_kind, o.object_oid, d.definition,
+       pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(d.definition, 'UTF8')), 'hex'),
+       o.catalog_version
+FROM audit.t0_closure_objects_v1(p_entrypoint) AS o
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN o.object_kind = 'function' THEN pg_catalog.pg_get_functiondef(o.object_oid)
+                WHEN o.object_kind IN ('view', 'materialized_view')
+                THEN pg_catalog.pg_get_viewdef(o.object_oid) END AS definition
+) AS d
 ORDER BY o.object_kind, o.object_name
 $$;
 
@@ -365,12 +397,15 @@ CREATE TABLE audit.t0_viewdef_baseline (
     normalized_sql text NOT NULL,
     server_version_num integer NOT NULL,
     baselined_at timestamp with time zone DEFAULT now() NOT NULL,
+    catalog_version text,
     CONSTRAINT ck_t0_viewdef_baseline_normalized_sha256 CHECK ((normalized_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT ck_t0_viewdef_baseline_object_kind CHECK ((object_kind = ANY (ARRAY['view'::text, 'materialized_view'::text, 'function'::text]))),
     CONSTRAINT ck_t0_viewdef_baseline_raw_sha256 CHECK ((raw_sha256 ~ '^[0-9a-f]{64}$'::text))
 );
 
 COMMENT ON TABLE audit.t0_viewdef_baseline IS 'One row per object in an entrypoint''s closure: raw and sqlglot-normalized definition hashes.';
+
+COMMENT ON COLUMN audit.t0_viewdef_baseline.catalog_version IS 'oid:xmin of the catalog row holding the definition (pg_rewrite or pg_proc) when the raw hash was last verified; lets the guard skip re-printing definitions that cannot have changed.';
 
 CREATE TABLE ml.woe_anchor_cuts_v1 (
     model_key text NOT NULL,

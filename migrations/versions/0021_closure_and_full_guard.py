@@ -16,8 +16,10 @@ Printing definitions costs about 1 ms per closure, too much for every query, so 
 compares each definition's catalog row version (pg_rewrite / pg_proc oid:xmin, which every
 CREATE OR REPLACE or ALTER changes) with the one recorded when its raw hash was last verified;
 only if any differs (or objects were added or removed) does it print and compare raw hashes.
-It is PARALLEL RESTRICTED so a guarded query keeps its parallel plan (the guard runs once, in
-the leader, as a one-time filter).
+It is PARALLEL SAFE (it only reads) so a guarded query keeps the unguarded query's parallel
+plan: the guard is a one-time filter, evaluated once per process (the leader and each parallel
+worker), never per row. Marked RESTRICTED, it sat above the Gather and blocked partial
+aggregation in the workers (+7% on a 1M-row aggregate instead of ~2%).
 """
 
 from alembic import op
@@ -76,7 +78,7 @@ COMMENT ON COLUMN audit.t0_viewdef_baseline.catalog_version IS
 CREATE FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass)
 RETURNS TABLE (object_name text, object_kind text, object_oid oid, catalog_version text)
 LANGUAGE sql
-STABLE
+STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $function$
 WITH RECURSIVE closure (classid, objid) AS (
@@ -123,7 +125,7 @@ CREATE FUNCTION audit.t0_closure_v1(p_entrypoint regclass)
 RETURNS TABLE (object_name text, object_kind text, object_oid oid, definition text,
                raw_sha256 text, catalog_version text)
 LANGUAGE sql
-STABLE
+STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $function$
 SELECT o.object_name, o.object_kind, o.object_oid, d.definition,
@@ -145,7 +147,7 @@ CREATE OR REPLACE FUNCTION audit.require_certified_strict(p_entrypoint text, p_m
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE
-PARALLEL RESTRICTED
+PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $function$
