@@ -28,6 +28,62 @@ CREATE TYPE ml.woe_anchor_band_set_v1 AS (
 	acc text
 );
 
+CREATE FUNCTION audit.assert_t0_certified_listing_snapshots_v1() RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM src.listing_snapshots_t0) THEN
+        RAISE EXCEPTION 'assert_t0_certified_listing_snapshots_v1: src.listing_snapshots_t0 is empty'
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF EXISTS (SELECT 1 FROM src.listing_snapshots_t0 AS s WHERE s.t0 > now() + interval '1 hour') THEN
+        RAISE EXCEPTION 'assert_t0_certified_listing_snapshots_v1: snapshots with t0 in the future'
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN true;
+END
+$$;
+
+COMMENT ON FUNCTION audit.assert_t0_certified_listing_snapshots_v1() IS 'Certification precondition of the source contract: snapshots exist and none lies in the future.';
+
+CREATE FUNCTION audit.assert_t0_certified_woe_anchor_store_v1() RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_key    text;
+    v_cuts   bigint;
+    v_maps   bigint;
+    v_groups bigint;
+BEGIN
+    SELECT r.model_key INTO v_key FROM ml.woe_anchor_model_registry_v1 AS r WHERE r.is_active;
+    IF v_key IS NULL THEN
+        RAISE EXCEPTION 'assert_t0_certified_woe_anchor_store_v1: no active WOE package'
+            USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT count(*) INTO v_cuts
+    FROM ml.woe_anchor_cuts_v1 AS c WHERE c.model_key = v_key AND c.fold_id IS NULL;
+    IF v_cuts <> 1 THEN
+        RAISE EXCEPTION 'assert_t0_certified_woe_anchor_store_v1: package % has % final cuts rows, expected 1',
+            v_key, v_cuts USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT count(*), count(DISTINCT m.band_name) INTO v_maps, v_groups
+    FROM ml.woe_anchor_map_v1 AS m WHERE m.model_key = v_key AND m.fold_id IS NULL;
+    IF v_maps = 0 THEN
+        RAISE EXCEPTION 'assert_t0_certified_woe_anchor_store_v1: package % has no final map rows',
+            v_key USING ERRCODE = 'check_violation';
+    END IF;
+    IF v_groups < 7 THEN
+        RAISE EXCEPTION 'assert_t0_certified_woe_anchor_store_v1: package % has % band groups, expected at least 7',
+            v_key, v_groups USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN true;
+END
+$$;
+
+COMMENT ON FUNCTION audit.assert_t0_certified_woe_anchor_store_v1() IS 'Certification precondition: an active package with one final cuts row and final map rows for at least 7 band groups; raises otherwise.';
+
 CREATE FUNCTION audit.reject_modification() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
@@ -40,11 +96,15 @@ END
 $$;
 
 CREATE FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age interval) RETURNS boolean
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    r audit.t0_cert_registry%ROWTYPE;
+    r        audit.t0_cert_registry%ROWTYPE;
+    pol      audit.t0_entrypoint_policy%ROWTYPE;
+    v_ep     regclass;
+    v_drift  text;
+    v_active text;
 BEGIN
     IF p_entrypoint IS NULL OR p_max_age IS NULL THEN
         RAISE EXCEPTION 'require_certified_strict: entrypoint and max_age must not be NULL'
@@ -65,11 +125,127 @@ BEGIN
             p_entrypoint, r.certified_at, p_max_age
             USING ERRCODE = 'insufficient_privilege';
     END IF;
+    SELECT * INTO pol FROM audit.t0_entrypoint_policy
+    WHERE entrypoint = coalesce(r.inherited_from, p_entrypoint);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'NOT CERTIFIED: % has no row in audit.t0_entrypoint_policy',
+            coalesce(r.inherited_from, p_entrypoint)
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    v_ep := to_regclass(pol.entrypoint);
+    IF v_ep IS NULL THEN
+        RAISE EXCEPTION 'DEFINITION DRIFT: entrypoint % no longer exists', pol.entrypoint
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- Fast path: if every closure object's catalog row is the one whose raw hash was verified
+    -- (same oid:xmin, same set of objects), no definition can have changed. Otherwise compare
+    -- the raw hashes of the definitions as printed now.
+    IF EXISTS (
+        SELECT 1
+        FROM (SELECT t.object_name, t.catalog_version FROM audit.t0_closure_objects_v1(v_ep) AS t
+              WHERE t.object_kind IN ('view', 'materialized_view', 'function')) AS c
+        FULL JOIN (SELECT vb.object_name, vb.catalog_version FROM audit.t0_viewdef_baseline AS vb
+                   WHERE vb.entrypoint = pol.entrypoint) AS b
+          ON b.object_name = c.object_name
+        WHERE c.catalog_version IS NULL OR b.catalog_version IS NULL
+           OR c.catalog_version <> b.catalog_version
+    ) THEN
+    SELECT string_agg(format('%s %s', d.change, d.object_name), '; ' ORDER BY d.object_name)
+    INTO v_drift
+    FROM (
+        SELECT coalesce(c.object_name, b.object_name) AS object_name,
+               CASE WHEN b.object_name IS NULL THEN 'added'
+                    WHEN c.object_name IS NULL THEN 'removed'
+                    ELSE 'changed' END AS change
+        FROM (SELECT t.object_name, t.raw_sha256 FROM audit.t0_closure_v1(v_ep) AS t
+              WHERE t.object_kind IN ('view', 'materialized_view', 'function')) AS c
+        FULL JOIN (SELECT vb.object_name, vb.raw_sha256 FROM audit.t0_viewdef_baseline AS vb
+                   WHERE vb.entrypoint = pol.entrypoint) AS b
+          ON b.object_name = c.object_name
+        WHERE c.raw_sha256 IS DISTINCT FROM b.raw_sha256
+    ) AS d;
+    END IF;
+    IF v_drift IS NOT NULL THEN
+        RAISE EXCEPTION 'DEFINITION DRIFT: % differs from its certified baseline: %',
+            pol.entrypoint, v_drift
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Run python -m harness.certify check to see the normalized diff.';
+    END IF;
+    IF pol.package_bound THEN
+        SELECT m.model_key INTO v_active FROM ml.woe_anchor_model_registry_v1 AS m WHERE m.is_active;
+        IF v_active IS DISTINCT FROM r.certified_model_key THEN
+            RAISE EXCEPTION 'PACKAGE CHANGED: active WOE package % is not the certified package %',
+                coalesce(v_active, '(none)'), coalesce(r.certified_model_key, '(none)')
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Certify the new package: python -m harness.certify run';
+        END IF;
+    END IF;
     RETURN true;
 END
 $$;
 
-COMMENT ON FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age interval) IS 'Fail-closed guard: raises unless the entrypoint is CERTIFIED and fresh; returns true.';
+COMMENT ON FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age interval) IS 'Fail-closed guard: raises unless the entrypoint (or alias) is CERTIFIED, fresh, its closure matches the baseline raw hashes and, if package-bound, the active package is the certified one.';
+
+CREATE FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, object_oid oid, catalog_version text)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+WITH RECURSIVE closure (classid, objid) AS (
+    SELECT 'pg_catalog.pg_class'::regclass::oid, p_entrypoint::oid
+    UNION
+    SELECT x.refclassid, x.refobjid
+    FROM closure AS c
+    CROSS JOIN LATERAL (
+        SELECT d.refclassid, d.refobjid, d.deptype
+        FROM pg_catalog.pg_rewrite AS rw
+        JOIN pg_catalog.pg_depend AS d
+          ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = rw.oid
+        WHERE c.classid = 'pg_catalog.pg_class'::regclass AND rw.ev_class = c.objid
+        UNION ALL
+        SELECT d.refclassid, d.refobjid, d.deptype
+        FROM pg_catalog.pg_depend AS d
+        WHERE c.classid = 'pg_catalog.pg_proc'::regclass
+          AND d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = c.objid
+    ) AS x
+    WHERE x.refclassid IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_proc'::regclass)
+      AND x.refobjid >= 16384  -- FirstNormalObjectId: user objects only
+      AND x.deptype = 'n'
+)
+SELECT cl.oid::regclass::text,
+       CASE cl.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
+            WHEN 'c' THEN 'composite_type' ELSE 'table' END,
+       cl.oid,
+       (SELECT rw.oid::text || ':' || rw.xmin::text FROM pg_catalog.pg_rewrite AS rw
+        WHERE rw.ev_class = cl.oid AND rw.rulename = '_RETURN')
+FROM closure AS c
+JOIN pg_catalog.pg_class AS cl
+  ON c.classid = 'pg_catalog.pg_class'::regclass AND cl.oid = c.objid
+UNION ALL
+SELECT p.oid::regprocedure::text, 'function', p.oid, p.oid::text || ':' || p.xmin::text
+FROM closure AS c
+JOIN pg_catalog.pg_proc AS p
+  ON c.classid = 'pg_catalog.pg_proc'::regclass AND p.oid = c.objid
+$$;
+
+COMMENT ON FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) IS 'The objects an entrypoint depends on, transitively, with the catalog row version (oid:xmin) of each definition; no definitions are printed, so this is cheap enough for every query.';
+
+CREATE FUNCTION audit.t0_closure_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, object_oid oid, definition text, raw_sha256 text, catalog_version text)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+SELECT o.object_name, o.object_kind, o.object_oid, d.definition,
+       pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(d.definition, 'UTF8')), 'hex'),
+       o.catalog_version
+FROM audit.t0_closure_objects_v1(p_entrypoint) AS o
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN o.object_kind = 'function' THEN pg_catalog.pg_get_functiondef(o.object_oid)
+                WHEN o.object_kind IN ('view', 'materialized_view')
+                THEN pg_catalog.pg_get_viewdef(o.object_oid) END AS definition
+) AS d
+ORDER BY o.object_kind, o.object_name
+$$;
+
+COMMENT ON FUNCTION audit.t0_closure_v1(p_entrypoint regclass) IS 'Everything an entrypoint depends on, transitively (views, materialized views, functions, and the tables and composite types where the walk ends), with the raw definition and its sha256.';
 
 CREATE FUNCTION ml.reject_package_change() RETURNS trigger
     LANGUAGE plpgsql
@@ -192,6 +368,26 @@ CREATE TABLE audit.t0_dataset_hash_baseline (
 
 COMMENT ON TABLE audit.t0_dataset_hash_baseline IS 'Per UTC t0_day content hash of an entrypoint''s rows, independent of physical row order.';
 
+CREATE TABLE audit.t0_entrypoint_policy (
+    entrypoint text NOT NULL,
+    aliases text[] DEFAULT '{}'::text[] NOT NULL,
+    max_age interval DEFAULT '24:00:00'::interval NOT NULL,
+    check_days integer DEFAULT 10 NOT NULL,
+    sample_limit integer,
+    drift_mode text DEFAULT 'strict'::text NOT NULL,
+    assertion_function regprocedure NOT NULL,
+    key_columns text[] DEFAULT '{generation,listing_id,t0}'::text[] NOT NULL,
+    t0_column text DEFAULT 't0'::text NOT NULL,
+    package_bound boolean DEFAULT false NOT NULL,
+    CONSTRAINT ck_t0_entrypoint_policy_check_days CHECK ((check_days >= 1)),
+    CONSTRAINT ck_t0_entrypoint_policy_drift_mode CHECK ((drift_mode = ANY (ARRAY['strict'::text, 'tolerant'::text]))),
+    CONSTRAINT ck_t0_entrypoint_policy_key_columns CHECK ((cardinality(key_columns) >= 1)),
+    CONSTRAINT ck_t0_entrypoint_policy_max_age CHECK ((max_age > '00:00:00'::interval)),
+    CONSTRAINT ck_t0_entrypoint_policy_sample_limit CHECK ((sample_limit > 0))
+);
+
+COMMENT ON TABLE audit.t0_entrypoint_policy IS 'One row per certified entrypoint: aliases inheriting its status, freshness, dataset-drift policy (last check_days UTC t0_days; sample_limit NULL = every row), assertion function. package_bound: the certification is tied to the active WOE package.';
+
 CREATE TABLE audit.t0_viewdef_baseline (
     entrypoint text NOT NULL,
     object_name text NOT NULL,
@@ -201,12 +397,15 @@ CREATE TABLE audit.t0_viewdef_baseline (
     normalized_sql text NOT NULL,
     server_version_num integer NOT NULL,
     baselined_at timestamp with time zone DEFAULT now() NOT NULL,
+    catalog_version text,
     CONSTRAINT ck_t0_viewdef_baseline_normalized_sha256 CHECK ((normalized_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT ck_t0_viewdef_baseline_object_kind CHECK ((object_kind = ANY (ARRAY['view'::text, 'materialized_view'::text, 'function'::text]))),
     CONSTRAINT ck_t0_viewdef_baseline_raw_sha256 CHECK ((raw_sha256 ~ '^[0-9a-f]{64}$'::text))
 );
 
 COMMENT ON TABLE audit.t0_viewdef_baseline IS 'One row per object in an entrypoint''s closure: raw and sqlglot-normalized definition hashes.';
+
+COMMENT ON COLUMN audit.t0_viewdef_baseline.catalog_version IS 'oid:xmin of the catalog row holding the definition (pg_rewrite or pg_proc) when the raw hash was last verified; lets the guard skip re-printing definitions that cannot have changed.';
 
 CREATE TABLE ml.woe_anchor_cuts_v1 (
     model_key text NOT NULL,
@@ -434,6 +633,37 @@ CREATE TABLE src.listing_outcomes (
 
 COMMENT ON TABLE src.listing_outcomes IS 'Labels, kept apart from features and never reachable from the live scorer. duration_hours is derived from sold_time - t0, so it can never disagree with them.';
 
+CREATE VIEW src.listing_snapshots_t0_v1_v AS
+ SELECT s.generation,
+    s.listing_id,
+    s.t0,
+    s.delta_vs_sold_median_30d,
+    s.condition_score,
+    s.damage_severity_ai,
+    s.battery_pct_effective,
+    s.seller_rating,
+    s.review_count,
+    s.member_since_year,
+    s.ai_ship_can,
+    s.ai_ship_pickup,
+    s.ai_pickup_only_bin,
+    s.ai_sale_mode_firm,
+    s.ai_sale_mode_bids,
+    s.ai_sale_mode_obo,
+    v.image_count,
+    v.caption_share,
+    v.stock_photo_share,
+    v.photo_quality_avg,
+    v.bg_clean_avg,
+    v.dmg_band_hq_struct,
+    v.charger_bundle_level,
+    v.box_present,
+    v.receipt_present
+   FROM (src.listing_snapshots_t0 s
+     LEFT JOIN src.listing_vision_features v ON (((v.generation = s.generation) AND (v.listing_id = s.listing_id))));
+
+COMMENT ON VIEW src.listing_snapshots_t0_v1_v IS 'Certified source-contract entrypoint: T0 features of every snapshot, labels unreachable.';
+
 ALTER TABLE ONLY audit.t0_cert_registry
     ADD CONSTRAINT t0_cert_registry_pkey PRIMARY KEY (entrypoint);
 
@@ -442,6 +672,9 @@ ALTER TABLE ONLY audit.t0_cert_run_history
 
 ALTER TABLE ONLY audit.t0_dataset_hash_baseline
     ADD CONSTRAINT t0_dataset_hash_baseline_pkey PRIMARY KEY (entrypoint, t0_day);
+
+ALTER TABLE ONLY audit.t0_entrypoint_policy
+    ADD CONSTRAINT t0_entrypoint_policy_pkey PRIMARY KEY (entrypoint);
 
 ALTER TABLE ONLY audit.t0_viewdef_baseline
     ADD CONSTRAINT t0_viewdef_baseline_pkey PRIMARY KEY (entrypoint, object_name);

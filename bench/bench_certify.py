@@ -1,0 +1,143 @@
+"""Benchmark scoring, guard and certification at scale (figures go to bench/RESULTS.md).
+
+Builds a scratch database (default 1M listings over 60 UTC days, generated in SQL by
+tests/packages.py until a harness.synth exists), then measures, best of --repeat:
+  live_view_s          full computation of every row of ml.woe_anchor_scores_live_v1
+  seed_view_s          the same on a seed-style view (ten LEFT JOINs, NUMERIC arithmetic)
+  guarded_scan_s       1M-row scan through ml.woe_anchor_scores_live_train_v ...
+  unguarded_scan_s     ... and through the entrypoint it guards (overhead = ratio - 1)
+  guard_call_ms        one audit.require_certified_strict call (mean of 1000 in a DO loop)
+  dataset_hash_s       full-coverage hashes of the last 10 UTC days
+  certify_run_s        python -m harness.certify run (both entrypoints)
+Progress goes to stderr, one JSON object to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import certify, dataset_hash, db
+from harness import policy as policies
+from tests.conftest import upgrade
+from tests.packages import insert_package, insert_source
+
+SEED_VIEW = """
+CREATE VIEW bench.seed_style_scores AS
+SELECT b.generation, b.listing_id, b.t0, b.model_key,
+       (r.base_logit::numeric + coalesce(m1.woe::numeric, 0) + coalesce(m2.woe::numeric, 0)
+        + coalesce(m3.woe::numeric, 0) + coalesce(m4.woe::numeric, 0)
+        + coalesce(m5.woe::numeric, 0) + coalesce(m6.woe::numeric, 0)
+        + coalesce(m7.woe::numeric, 0) + coalesce(m8.woe::numeric, 0)
+        + coalesce(m9.woe::numeric, 0) + coalesce(m10.woe::numeric, 0)) AS woe_logit
+FROM ml.v_woe_anchor_bands_live_v1 AS b
+JOIN ml.woe_anchor_model_registry_v1 AS r ON r.model_key = b.model_key
+""" + "".join(
+    f"""LEFT JOIN ml.woe_anchor_map_v1 AS m{i} ON m{i}.model_key = b.model_key
+ AND m{i}.fold_id IS NULL AND m{i}.band_name = '{n}' AND m{i}.band_value = b.{n}
+"""
+    for i, n in enumerate(
+        ("dsold", "trust", "ship", "sale", "cond", "dmg", "bat", "present", "vdmg", "acc"), 1)
+) + ";\n" + """
+CREATE VIEW bench.seed_style_p AS
+SELECT s.*, 1 / (1 + exp(-s.woe_logit)) AS woe_anchor_p_slow21 FROM bench.seed_style_scores AS s;
+"""
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def best(conn: psycopg.Connection, query: str, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        conn.execute(query).fetchall()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def build(admin_url: str, name: str, listings: int, days: int) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = db.with_dbname(admin_url, name)
+    upgrade(url)
+    t = time.perf_counter()
+    with psycopg.connect(url) as c:
+        insert_source(c, listings, days=days)
+        insert_package(c, "bench_pkg")
+        c.execute("CREATE SCHEMA bench")
+        c.execute(SEED_VIEW)
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("VACUUM ANALYZE")
+    log(f"built {listings} listings in {time.perf_counter() - t:.1f} s")
+    return url
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python bench/bench_certify.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--listings", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="reuse the scratch database if built")
+    db.add_database_url_argument(parser)
+    args = parser.parse_args(argv)
+    admin = db.resolve(args.database_url).url
+    name = f"woe_bench_{args.listings}"
+    url = db.with_dbname(admin, name) if args.keep else build(admin, name, args.listings, args.days)
+    out: dict[str, object] = {"listings": args.listings, "days": args.days}
+    with psycopg.connect(url, autocommit=True) as c:
+        out["server_version"] = c.execute("SHOW server_version").fetchone()[0]
+        full = "SELECT count(*), sum(woe_logit), sum(woe_anchor_p_slow21) FROM {}"
+        log("live scoring view")
+        out["live_view_s"] = best(c, full.format("ml.woe_anchor_scores_live_v1"), args.repeat)
+        log("seed-style view")
+        out["seed_view_s"] = best(c, full.format("bench.seed_style_p"), args.repeat)
+        out["speedup_vs_seed"] = out["seed_view_s"] / out["live_view_s"]
+    certify.baseline(url)
+    log("certify run")
+    t = time.perf_counter()
+    results = certify.run(url)
+    out["certify_run_s"] = time.perf_counter() - t
+    out["certify_status"] = {r.entrypoint: r.status for r in results}
+    with psycopg.connect(url, autocommit=True) as c:
+        log("guarded vs unguarded scan")
+        scan = "SELECT count(*), sum(woe_logit), sum(woe_anchor_p_slow21) FROM {}"
+        guarded, plain = [], []
+        for _ in range(args.repeat):
+            plain.append(best(c, scan.format("ml.woe_anchor_feature_store_t0_v1_v"), 1))
+            guarded.append(best(c, scan.format("ml.woe_anchor_scores_live_train_v"), 1))
+        out["unguarded_scan_s"], out["guarded_scan_s"] = min(plain), min(guarded)
+        out["guard_overhead_pct"] = 100 * (min(guarded) / min(plain) - 1)
+        t = time.perf_counter()
+        c.execute("""DO $$ BEGIN FOR i IN 1..1000 LOOP
+                     PERFORM audit.require_certified_strict(
+                         'ml.woe_anchor_feature_store_t0_v1_v', interval '24 hours');
+                     END LOOP; END $$""")
+        out["guard_call_ms"] = (time.perf_counter() - t)  # 1000 calls: seconds == ms per call
+        log("dataset hashes")
+        [pol] = policies.load(c, "ml.woe_anchor_feature_store_t0_v1_v")
+        times = []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            days = dataset_hash.window(c, pol)
+            hashes = dataset_hash.day_hashes(c, pol, days)
+            times.append(time.perf_counter() - t)
+        out["dataset_hash_s"] = min(times)
+        out["dataset_hash_rows"] = sum(h.row_count for h in hashes.values())
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
