@@ -38,6 +38,9 @@ VALID = {
     },
     "audit.t0_cert_registry": {"entrypoint": "e", "status": "CERTIFIED", "certified_at": "2026-01-01"},
     "audit.t0_cert_run_history": {"entrypoint": "e", "status": "FAILED", "started_at": "2026-01-01"},
+    "audit.t0_entrypoint_policy": {
+        "entrypoint": "e", "assertion_function": "audit.assert_t0_certified_listing_snapshots_v1()",
+    },
 }
 
 NAN, INF, NINF = float("nan"), float("inf"), float("-inf")
@@ -103,6 +106,11 @@ CASES = [
     ("audit.t0_dataset_hash_baseline", "sample_limit", 0, None),
     ("audit.t0_cert_registry", "status", "MAYBE", None),
     ("audit.t0_cert_run_history", "status", "PENDING", None),
+    ("audit.t0_entrypoint_policy", "max_age", "-1 hour", None),
+    ("audit.t0_entrypoint_policy", "check_days", 0, None),
+    ("audit.t0_entrypoint_policy", "sample_limit", 0, None),
+    ("audit.t0_entrypoint_policy", "drift_mode", "lenient", None),
+    ("audit.t0_entrypoint_policy", "key_columns", [], None),
 ]
 
 
