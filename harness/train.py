@@ -128,6 +128,16 @@ def code_sha256(conn: psycopg.Connection) -> str:
     return digest.hexdigest()
 
 
+def _enlarge_temp_buffers(cur: psycopg.ClientCursor) -> None:
+    """Keep the temporary tables in backend memory (only possible before a session's first
+    temporary table; later fits on the same connection keep the session's setting)."""
+    try:
+        with cur.connection.transaction():
+            cur.execute("SET LOCAL temp_buffers = '1GB'")
+    except psycopg.errors.InvalidParameterValue:
+        pass
+
+
 class _Clock:
     """Wall time per named phase."""
 
@@ -159,7 +169,15 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
     cur = psycopg.ClientCursor(conn)  # literal binding: parameters inside CREATE TABLE AS
     with conn.transaction():
         cur.execute("SET LOCAL TimeZone = 'UTC'")
+        # Server tuning for this transaction only: sorts and hashes of a few million narrow
+        # rows stay in memory, and every join here is an equi-join on keys the planner cannot
+        # estimate well (temporary tables, a table function), so nested loops are never right.
         cur.execute("SET LOCAL work_mem = '256MB'")
+        cur.execute("SET LOCAL enable_nestloop = off")
+        # On a small shared machine, shipping a million wide rows through a Gather costs more
+        # than the workers save; the statements are single-pass and run serially.
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        _enlarge_temp_buffers(cur)
         if options.persist:
             cur.execute(q.LOCK_REGISTRY)  # first: a concurrent trainer waits here
         sha = code_sha256(conn)
@@ -190,10 +208,11 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
                              "training days (folds are blocked by day)")
         params["ref_ts"] = ref_ts
         cur.execute(q.CREATE_DAYS, params)
+        cur.execute(q.ANALYZE_DAYS)
         clock.lap("slices")
 
         cur.execute(q.CREATE_ROWS, params)
-        cur.execute(q.ANALYZE_ROWS)
+        cur.execute(q.CREATE_ASSETS)
         clock.lap("bands")
 
         cur.execute(q.CREATE_FITS, params)
@@ -208,6 +227,7 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         cur.execute(q.CREATE_FOLD_SUMS)
         cur.execute(q.CREATE_PRESENT_SUMS)
         cur.execute(q.CREATE_MAP, params)
+        cur.execute(q.ANALYZE_FIT_TABLES)
         clock.lap("fit")
 
         oof_auc = oof_brier = None

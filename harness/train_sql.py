@@ -102,6 +102,8 @@ FROM (SELECT DISTINCT sl.t0_day
 """
 ).format(n_folds=_param("n_folds"), eval_cutoff=_param("eval_cutoff"))
 
+ANALYZE_DAYS = sql.SQL("ANALYZE woe_days")
+
 # One row per train_sold / eval_sold_last_7d row: label, fold, raw time-decay weight (before the
 # per-fit division by the mean weight), all bands but present (its cuts come later), the
 # presentation score and the inputs needed to re-cut it.
@@ -152,7 +154,19 @@ FROM (
     eval_cutoff=_param("eval_cutoff"),
 )
 
-ANALYZE_ROWS = sql.SQL("ANALYZE woe_rows")
+# The small per-fit tables: with statistics the planner hashes them instead of merge-joining
+# a million rows against them.
+ANALYZE_FIT_TABLES = sql.SQL("ANALYZE woe_totals, woe_cuts, woe_map")
+
+# The training rows with assets, narrow: cuts and the per-fit present band read only these.
+CREATE_ASSETS = sql.SQL(
+    """
+CREATE TEMPORARY TABLE woe_assets ON COMMIT DROP AS
+SELECT r.fold_id, r.y, r.w_raw, r.t0, r.presentation_score, {inputs}
+FROM woe_rows AS r
+WHERE r.slice = 'train_sold' AND r.has_assets
+"""
+).format(inputs=sql.SQL(", ").join(_col("r", c) for c in PRESENTATION_INPUTS))
 
 # fit -1 is the final mapping; folds 0..K-1 exist only when out-of-fold scoring is on.
 CREATE_FITS = sql.SQL(
@@ -228,9 +242,8 @@ CROSS JOIN LATERAL (
     SELECT count(*) AS n,
            percentile_cont(ARRAY[1.0::float8 / 3.0, 0.5, 2.0::float8 / 3.0])
                WITHIN GROUP (ORDER BY r.presentation_score) AS qs
-    FROM woe_rows AS r
-    WHERE r.slice = 'train_sold' AND r.has_assets
-      AND (f.fit_id = -1 OR r.fold_id <> f.fit_id)
+    FROM woe_assets AS r
+    WHERE f.fit_id = -1 OR r.fold_id <> f.fit_id
 ) AS q
 """
 )
@@ -278,8 +291,7 @@ SELECT c.fit_id, p.band_value,
        coalesce(sum(r.w_raw) FILTER (WHERE r.y = 0), 0.0) AS w_neg,
        count(*) AS n_rows
 FROM woe_cuts AS c
-JOIN woe_rows AS r
-  ON r.slice = 'train_sold' AND r.has_assets AND (c.fit_id = -1 OR r.fold_id <> c.fit_id)
+JOIN woe_assets AS r ON c.fit_id = -1 OR r.fold_id <> c.fit_id
 CROSS JOIN LATERAL (SELECT {present} AS band_value) AS p
 GROUP BY c.fit_id, p.band_value
 """
@@ -454,8 +466,8 @@ ORDER BY o.generation, o.listing_id, o.t0
 
 # The trainer's statements: their text is part of code_sha256.
 FIT_STATEMENTS = (
-    SLICE_COUNTS, CREATE_DAYS, CREATE_ROWS, ANALYZE_ROWS, CREATE_FITS, CREATE_TOTALS, FIT_TOTALS,
-    CREATE_CUTS, CREATE_FOLD_SUMS, CREATE_PRESENT_SUMS, CREATE_MAP, CREATE_OOF,
+    SLICE_COUNTS, CREATE_DAYS, ANALYZE_DAYS, CREATE_ROWS, CREATE_ASSETS, CREATE_FITS, CREATE_TOTALS, FIT_TOTALS,
+    CREATE_CUTS, CREATE_FOLD_SUMS, CREATE_PRESENT_SUMS, CREATE_MAP, ANALYZE_FIT_TABLES, CREATE_OOF,
     CREATE_EVAL_SCORES, OOF_METRICS, EVAL_METRICS, INFORMATION_VALUE,
     LOCK_REGISTRY, DEACTIVATE_ALL, INSERT_REGISTRY, INSERT_CUTS, INSERT_MAP, INSERT_SCORES,
 )
