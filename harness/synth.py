@@ -65,7 +65,10 @@ class SynthResult:
     seconds: float
 
 
-def _u(col: int, row: sql.Composable = sql.SQL("g.g")) -> sql.Composable:
+_SERIES_ROW = sql.SQL("g.g")
+
+
+def _u(col: int, row: sql.Composable = _SERIES_ROW) -> sql.Composable:
     """Uniform [0, 1) for (seed, row, column col), from the server's 64-bit integer hash."""
     return sql.SQL(
         "((hashint8extended({row}, %(seed)s * 64 + {col}) & 4503599627370495)::float8"

@@ -348,7 +348,7 @@ def _thresholds(text: str) -> tuple[float, float, float, float]:
 
 def _timestamp(text: str) -> datetime:
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return datetime.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not an ISO timestamp: {text!r}") from exc
 

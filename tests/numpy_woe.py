@@ -150,7 +150,7 @@ def load_rows(conn: psycopg.Connection, eval_cutoff: float | None,
             label_ts = t0 + 504 * HOUR if y else sold_time
         has_assets, score, vb = vision_bands(tuple(r[16:25]))
         bands = market_bands(tuple(r[3:16]), t0, thresholds) | vb
-        rows.append(Row((r[0], r[1], t0), t0, sl, y, label_ts, int(math.floor(t0 / DAY)),
+        rows.append(Row((r[0], r[1], t0), t0, sl, y, label_ts, math.floor(t0 / DAY),
                         has_assets, score, bands))
     return rows, cutoff
 
