@@ -27,8 +27,8 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import db, synth, train  # noqa: E402
-from harness import train_sql as q  # noqa: E402
+from harness import db, synth, train
+from harness import train_sql as q
 
 
 def _peak_rss_mb() -> float:
