@@ -309,6 +309,28 @@ CREATE FUNCTION ml.woe_anchor_bands_v1(t0 timestamp with time zone, delta_vs_sol
 
 COMMENT ON FUNCTION ml.woe_anchor_bands_v1(t0 timestamp with time zone, delta_vs_sold_median_30d double precision, condition_score double precision, damage_severity_ai double precision, battery_pct_effective double precision, seller_rating double precision, review_count integer, member_since_year integer, ai_ship_can smallint, ai_ship_pickup smallint, ai_pickup_only_bin smallint, ai_sale_mode_firm smallint, ai_sale_mode_bids smallint, ai_sale_mode_obo smallint, image_count integer, caption_share double precision, stock_photo_share double precision, photo_quality_avg double precision, bg_clean_avg double precision, dmg_band_hq_struct double precision, charger_bundle_level integer, box_present boolean, receipt_present boolean, dsold_t1 double precision, dsold_t2 double precision, dsold_t3 double precision, dsold_t4 double precision, present_c1 double precision, present_c2 double precision) IS 'Band schema version 1 (SPEC 4): the only definition of the ten bands. NULL thresholds or cuts give NULL bands (a package missing them scores nothing).';
 
+CREATE TABLE src.listing_outcomes (
+    generation integer NOT NULL,
+    listing_id bigint NOT NULL,
+    t0 timestamp with time zone NOT NULL,
+    final_status text NOT NULL,
+    sold_time timestamp with time zone,
+    duration_hours double precision GENERATED ALWAYS AS (((EXTRACT(epoch FROM (sold_time - t0)))::double precision / (3600.0)::double precision)) STORED,
+    CONSTRAINT ck_listing_outcomes_final_status CHECK ((final_status = ANY (ARRAY['sold'::text, 'live'::text, 'inactive'::text, 'removed'::text, 'older21days'::text]))),
+    CONSTRAINT ck_listing_outcomes_sold_time CHECK (((sold_time >= t0) AND (sold_time < 'infinity'::timestamp with time zone)))
+);
+
+COMMENT ON TABLE src.listing_outcomes IS 'Labels, kept apart from features and never reachable from the live scorer. duration_hours is derived from sold_time - t0, so it can never disagree with them.';
+
+CREATE FUNCTION ml.woe_anchor_default_eval_cutoff_v1() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE PARALLEL SAFE
+    BEGIN ATOMIC
+ SELECT (max(o.sold_time) - '168:00:00'::interval)
+    FROM src.listing_outcomes o;
+END;
+
+COMMENT ON FUNCTION ml.woe_anchor_default_eval_cutoff_v1() IS 'SPEC 3: the default eval_cutoff, the latest sold_time minus 7 days (NULL when nothing sold).';
+
 CREATE FUNCTION ml.woe_anchor_logit_v1(base_logit double precision, woe_dsold double precision, woe_trust double precision, woe_ship double precision, woe_sale double precision, woe_cond double precision, woe_dmg double precision, woe_bat double precision, woe_present double precision, woe_vdmg double precision, woe_acc double precision) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ((((((((((base_logit + COALESCE(woe_dsold, (0.0)::double precision)) + COALESCE(woe_trust, (0.0)::double precision)) + COALESCE(woe_ship, (0.0)::double precision)) + COALESCE(woe_sale, (0.0)::double precision)) + COALESCE(woe_cond, (0.0)::double precision)) + COALESCE(woe_dmg, (0.0)::double precision)) + COALESCE(woe_bat, (0.0)::double precision)) + COALESCE(woe_present, (0.0)::double precision)) + COALESCE(woe_vdmg, (0.0)::double precision)) + COALESCE(woe_acc, (0.0)::double precision));
@@ -318,6 +340,35 @@ COMMENT ON FUNCTION ml.woe_anchor_logit_v1(base_logit double precision, woe_dsol
 CREATE FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ((1.0)::double precision / ((1.0)::double precision + exp((- woe_logit))));
+
+CREATE FUNCTION ml.woe_anchor_slices_v1(eval_cutoff timestamp with time zone) RETURNS TABLE(generation integer, listing_id bigint, t0 timestamp with time zone, slice text, y_slow21 smallint, label_ts timestamp with time zone, t0_day date)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    BEGIN ATOMIC
+ SELECT o.generation,
+     o.listing_id,
+     o.t0,
+         CASE
+             WHEN (o.sold_time <= woe_anchor_slices_v1.eval_cutoff) THEN 'train_sold'::text
+             WHEN (o.sold_time <= (woe_anchor_slices_v1.eval_cutoff + '168:00:00'::interval)) THEN 'eval_sold_last_7d'::text
+             ELSE 'censored_ge_21d'::text
+         END AS "case",
+     (
+         CASE
+             WHEN (o.sold_time IS NULL) THEN NULL::integer
+             WHEN ((o.duration_hours >= (504)::double precision) OR (o.final_status = 'older21days'::text)) THEN 1
+             ELSE 0
+         END)::smallint AS int2,
+         CASE
+             WHEN (o.sold_time IS NULL) THEN NULL::timestamp with time zone
+             WHEN ((o.duration_hours >= (504)::double precision) OR (o.final_status = 'older21days'::text)) THEN (o.t0 + '504:00:00'::interval)
+             ELSE o.sold_time
+         END AS sold_time,
+     ((o.t0 AT TIME ZONE 'UTC'::text))::date AS timezone
+    FROM src.listing_outcomes o
+   WHERE ((o.sold_time <= (woe_anchor_slices_v1.eval_cutoff + '168:00:00'::interval)) OR ((o.sold_time IS NULL) AND (o.final_status = ANY (ARRAY['live'::text, 'inactive'::text])) AND (o.t0 <= (woe_anchor_slices_v1.eval_cutoff - '504:00:00'::interval))));
+END;
+
+COMMENT ON FUNCTION ml.woe_anchor_slices_v1(eval_cutoff timestamp with time zone) IS 'SPEC 3: train_sold (sold_time <= cutoff), eval_sold_last_7d (cutoff, cutoff + 7 days], censored_ge_21d (unsold live/inactive, age at cutoff >= 21 days); y_slow21, label_ts and UTC t0_day for sold rows (NULL for censored rows).';
 
 CREATE TABLE audit.t0_cert_registry (
     entrypoint text NOT NULL,
@@ -619,19 +670,6 @@ CREATE TABLE ml.woe_anchor_scores_v1 (
 );
 
 COMMENT ON TABLE ml.woe_anchor_scores_v1 IS 'Out-of-fold training scores: one row per training row, scored by the fold that excluded it.';
-
-CREATE TABLE src.listing_outcomes (
-    generation integer NOT NULL,
-    listing_id bigint NOT NULL,
-    t0 timestamp with time zone NOT NULL,
-    final_status text NOT NULL,
-    sold_time timestamp with time zone,
-    duration_hours double precision GENERATED ALWAYS AS (((EXTRACT(epoch FROM (sold_time - t0)))::double precision / (3600.0)::double precision)) STORED,
-    CONSTRAINT ck_listing_outcomes_final_status CHECK ((final_status = ANY (ARRAY['sold'::text, 'live'::text, 'inactive'::text, 'removed'::text, 'older21days'::text]))),
-    CONSTRAINT ck_listing_outcomes_sold_time CHECK (((sold_time >= t0) AND (sold_time < 'infinity'::timestamp with time zone)))
-);
-
-COMMENT ON TABLE src.listing_outcomes IS 'Labels, kept apart from features and never reachable from the live scorer. duration_hours is derived from sold_time - t0, so it can never disagree with them.';
 
 CREATE VIEW src.listing_snapshots_t0_v1_v AS
  SELECT s.generation,

@@ -1,7 +1,7 @@
 """entrypoints are data: certification policy table, assertion functions, second entrypoint
 
 Revision ID: 0020
-Revises: 0009
+Revises: 0010
 
 audit.t0_entrypoint_policy holds one row per certified entrypoint; harness.certify and the
 guard read it, so adding an entrypoint is an INSERT, not code. The source contract gets its
@@ -13,7 +13,7 @@ vision features, no labels) to prove the runner is generic.
 from alembic import op
 
 revision = "0020"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

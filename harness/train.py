@@ -1,0 +1,456 @@
+"""In-database WOE training and package management: ``python -m harness.train fit|list|activate``.
+
+``fit`` runs the statements of :mod:`harness.train_sql` in ONE transaction: slices, bands (from
+the one banding definition), cuts, maps, out-of-fold scores, metrics and, unless disabled, the
+immutable package (registry, cuts, maps, OOF scores) with activation. Nothing is persisted
+unless everything succeeds. Python only reads aggregates back.
+
+Concurrent trainers serialise on a SHARE ROW EXCLUSIVE lock of the registry taken first in the
+transaction, so a second trainer waits, then writes its own complete package; the partial
+unique index on is_active keeps at most one active package in any case.
+
+API for other jobs: :func:`fit` (``fit(conn, FitOptions(...)) -> Report``), :func:`list_packages`
+and :func:`activate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+import psycopg
+
+from harness import db
+from harness import train_sql as q
+
+MODEL_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+DEFAULT_THRESHOLDS = (-0.15, -0.05, 0.05, 0.15)
+
+
+class TrainError(ValueError):
+    """Bad input or data that cannot be fitted: nothing was persisted."""
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    n_folds: int = 5
+    eps: float = 0.5
+    half_life_days: float = 90.0
+    band_schema_version: int = 1
+    oof: bool = True
+    persist: bool = True
+    activate: bool = True
+    eval_cutoff: datetime | None = None  # None: latest sold_time minus 7 days
+    dsold_thresholds: tuple[float, float, float, float] = DEFAULT_THRESHOLDS
+    model_key: str | None = None  # None: woe_<UTC time>
+
+    def validate(self) -> None:
+        if self.n_folds < 1:
+            raise TrainError(f"--woe-folds must be >= 1, got {self.n_folds}")
+        if self.oof and self.n_folds < 2:
+            raise TrainError("out-of-fold scoring needs --woe-folds >= 2 (with 1 fold the fit "
+                             "for fold 0 has no rows); use --disable-woe-oof for a single fit")
+        if not (self.eps > 0 and self.eps < float("inf")):
+            raise TrainError(f"--woe-eps must be a finite number > 0, got {self.eps}")
+        if not (self.half_life_days > 0 and self.half_life_days < float("inf")):
+            raise TrainError(f"--half-life-days must be a finite number > 0, "
+                             f"got {self.half_life_days}")
+        if self.band_schema_version != 1:
+            raise TrainError(f"only band schema version 1 exists (ml.woe_anchor_bands_v1), "
+                             f"got {self.band_schema_version}")
+        t = self.dsold_thresholds
+        if len(t) != 4 or not all(-float("inf") < x < float("inf") for x in t):
+            raise TrainError(f"--dsold-thresholds needs 4 finite numbers, got {t}")
+        if not (t[0] < t[1] < t[2] < t[3]):
+            raise TrainError(f"--dsold-thresholds must be strictly increasing, got {t}")
+        if self.model_key is not None and not MODEL_KEY_RE.match(self.model_key):
+            raise TrainError(f"--model-key {self.model_key!r} must match {MODEL_KEY_RE.pattern}")
+        if self.eval_cutoff is not None and self.eval_cutoff.tzinfo is None:
+            raise TrainError("--eval-cutoff needs a UTC offset (e.g. 2024-12-24T00:00:00Z)")
+
+
+@dataclass
+class Report:
+    model_key: str | None
+    persisted: bool
+    active: bool
+    eval_cutoff: str
+    ref_ts: str
+    rows: dict[str, int]
+    base_rate: float
+    base_logit: float
+    information_value: dict[str, float]
+    oof_auc: float | None
+    oof_brier: float | None
+    eval_auc: float | None
+    eval_brier: float | None
+    n_folds: int
+    code_sha256: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def code_sha256(conn: psycopg.Connection) -> str:
+    """sha256 of the trainer's SQL texts and the server's definitions of the banding functions.
+
+    Same statements and same function definitions give the same hash, whatever the data or
+    hyperparameters (those are bound values, recorded in the registry columns).
+    """
+    digest = hashlib.sha256()
+    for statement in q.FIT_STATEMENTS:
+        digest.update(statement.as_string(conn).encode())
+        digest.update(b"\x00")
+    rows = conn.execute(
+        """
+        SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid)
+        FROM pg_catalog.pg_proc AS p
+        WHERE p.oid::regproc::text = ANY(%s)
+        ORDER BY 1
+        """,
+        (list(q.BANDING_FUNCTIONS),),
+    ).fetchall()
+    missing = set(q.BANDING_FUNCTIONS) - {sig.split("(")[0] for sig, _ in rows}
+    if missing:
+        raise TrainError(f"banding functions missing (is the database at alembic head?): "
+                         f"{sorted(missing)}")
+    for signature, definition in rows:
+        digest.update(signature.encode() + b"\x00" + definition.encode() + b"\x00")
+    return digest.hexdigest()
+
+
+def _enlarge_temp_buffers(cur: psycopg.ClientCursor) -> None:
+    """Keep the temporary tables in backend memory (only possible before a session's first
+    temporary table; later fits on the same connection keep the session's setting)."""
+    try:
+        with cur.connection.transaction():
+            cur.execute("SET LOCAL temp_buffers = '1GB'")
+    except psycopg.errors.InvalidParameterValue:
+        pass
+
+
+class _Clock:
+    """Wall time per named phase."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + now - self._t, 4)
+        self._t = now
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
+        log: Callable[[str], None] = _stderr) -> Report:
+    """Fit (and unless disabled persist and activate) one WOE package in one transaction.
+
+    ``conn`` must not be inside a transaction. Raises :class:`TrainError` for bad input; any
+    error rolls everything back.
+    """
+    options.validate()
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE or conn.autocommit:
+        raise TrainError("fit() needs a connection that is idle and not in autocommit mode")
+    clock = _Clock()
+    cur = psycopg.ClientCursor(conn)  # literal binding: parameters inside CREATE TABLE AS
+    with conn.transaction():
+        cur.execute("SET LOCAL TimeZone = 'UTC'")
+        # Server tuning for this transaction only: sorts and hashes of a few million narrow
+        # rows stay in memory, and every join here is an equi-join on keys the planner cannot
+        # estimate well (temporary tables, a table function), so nested loops are never right.
+        cur.execute("SET LOCAL work_mem = '256MB'")
+        cur.execute("SET LOCAL enable_nestloop = off")
+        # On a small shared machine, shipping a million wide rows through a Gather costs more
+        # than the workers save; the statements are single-pass and run serially.
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        _enlarge_temp_buffers(cur)
+        if options.persist:
+            cur.execute(q.LOCK_REGISTRY)  # first: a concurrent trainer waits here
+        sha = code_sha256(conn)
+
+        eval_cutoff = options.eval_cutoff or cur.execute(
+            "SELECT ml.woe_anchor_default_eval_cutoff_v1()").fetchone()[0]
+        if eval_cutoff is None:
+            raise TrainError("no training rows: src.listing_outcomes has no sold_time at all")
+        params: dict[str, object] = {
+            "eval_cutoff": eval_cutoff, "n_folds": options.n_folds, "oof": options.oof,
+            "eps": options.eps, "half_life_days": options.half_life_days,
+            "t1": options.dsold_thresholds[0], "t2": options.dsold_thresholds[1],
+            "t3": options.dsold_thresholds[2], "t4": options.dsold_thresholds[3],
+        }
+        (n_train, n_eval, n_censored, n_pos, n_before_t0, n_days, ref_ts) = cur.execute(
+            q.SLICE_COUNTS, params).fetchone()
+        if n_before_t0:
+            raise TrainError(f"{n_before_t0} training rows have sold_time before t0 "
+                             "(negative duration)")
+        if n_train == 0:
+            raise TrainError(f"no training rows: nothing sold on or before eval_cutoff "
+                             f"{_iso(eval_cutoff)}")
+        if n_pos in (0, n_train):
+            raise TrainError(f"train_sold has only one class (y_slow21={int(n_pos > 0)} for all "
+                             f"{n_train} rows): WOE needs both")
+        if options.oof and options.n_folds > n_days:
+            raise TrainError(f"--woe-folds {options.n_folds} exceeds the {n_days} distinct "
+                             "training days (folds are blocked by day)")
+        params["ref_ts"] = ref_ts
+        cur.execute(q.CREATE_DAYS, params)
+        cur.execute(q.ANALYZE_DAYS)
+        clock.lap("slices")
+
+        cur.execute(q.CREATE_ROWS, params)
+        cur.execute(q.CREATE_ASSETS)
+        clock.lap("bands")
+
+        cur.execute(q.CREATE_FITS, params)
+        cur.execute(q.CREATE_TOTALS)
+        for fit_id, n_rows, n_pos_fit, n_neg_fit, _rate, _logit in cur.execute(q.FIT_TOTALS):
+            if not n_pos_fit or not n_neg_fit:
+                raise TrainError(f"the fit for fold {fit_id} ({n_rows} rows of the other folds) "
+                                 "has only one class; use fewer --woe-folds")
+        base_rate, base_logit = cur.execute(
+            "SELECT base_rate, base_logit FROM woe_totals WHERE fit_id = -1").fetchone()
+        cur.execute(q.CREATE_CUTS)
+        cur.execute(q.CREATE_FOLD_SUMS)
+        cur.execute(q.CREATE_PRESENT_SUMS)
+        cur.execute(q.CREATE_MAP, params)
+        cur.execute(q.ANALYZE_FIT_TABLES)
+        clock.lap("fit")
+
+        oof_auc = oof_brier = None
+        if options.oof:
+            cur.execute(q.CREATE_OOF)
+            _n, oof_auc, oof_brier = cur.execute(q.OOF_METRICS).fetchone()
+        clock.lap("oof")
+
+        cur.execute(q.CREATE_EVAL_SCORES)
+        _n, eval_auc, eval_brier = cur.execute(q.EVAL_METRICS).fetchone()
+        iv = {name: value for name, value in cur.execute(q.INFORMATION_VALUE)}
+        clock.lap("evaluate")
+
+        model_key = None
+        if options.persist:
+            model_key = options.model_key or datetime.now(UTC).strftime("woe_%Y%m%dT%H%M%S.%fZ")
+            params.update(model_key=model_key, code_sha256=sha, activate=options.activate,
+                          band_schema_version=options.band_schema_version)
+            if options.activate:
+                cur.execute(q.DEACTIVATE_ALL)
+            cur.execute(q.INSERT_REGISTRY, params)
+            cur.execute(q.INSERT_CUTS, params)
+            n_map = cur.execute(q.INSERT_MAP, params).rowcount
+            n_scores = cur.execute(q.INSERT_SCORES, params).rowcount if options.oof else 0
+            clock.lap("persist")
+    clock.lap("commit")
+    if model_key is not None:
+        log(f"[db] persisted WOE anchor artifacts v1: model_key={model_key} "
+            f"(active={options.activate})")
+        log(f"[woe] persisted WOE anchor artifacts to Postgres (model_key={model_key}, "
+            f"map_rows={n_map}, oof_scores={n_scores}, folds={options.n_folds if options.oof else 0})")
+    return Report(
+        model_key=model_key, persisted=model_key is not None,
+        active=model_key is not None and options.activate,
+        eval_cutoff=_iso(eval_cutoff), ref_ts=_iso(ref_ts),
+        rows={"train_sold": n_train, "eval_sold_last_7d": n_eval, "censored_ge_21d": n_censored},
+        base_rate=base_rate, base_logit=base_logit,
+        information_value={b: iv[b] for b in q.ALL_BANDS if b in iv},
+        oof_auc=oof_auc, oof_brier=oof_brier, eval_auc=eval_auc, eval_brier=eval_brier,
+        n_folds=options.n_folds, code_sha256=sha, seconds=clock.seconds,
+    )
+
+
+@dataclass(frozen=True)
+class Package:
+    model_key: str
+    is_active: bool
+    created_at: str
+    train_cutoff_ts: str
+    n_folds: int
+    eps: float
+    half_life_days: float
+    base_rate: float | None
+    code_sha256: str | None
+    final_map_rows: int
+
+
+def list_packages(conn: psycopg.Connection) -> list[Package]:
+    """Every package, newest first."""
+    rows = conn.execute(
+        """
+        SELECT r.model_key, r.is_active, r.created_at, r.train_cutoff_ts, r.n_folds, r.eps,
+               r.half_life_days, r.base_rate, r.code_sha256,
+               (SELECT count(*) FROM ml.woe_anchor_map_v1 AS m
+                WHERE m.model_key = r.model_key AND m.fold_id IS NULL)
+        FROM ml.woe_anchor_model_registry_v1 AS r
+        ORDER BY r.created_at DESC, r.model_key DESC
+        """
+    ).fetchall()
+    conn.rollback()
+    return [Package(k, a, _iso(c), _iso(t), f, e, h, b, s, n)
+            for k, a, c, t, f, e, h, b, s, n in rows]
+
+
+def activate(conn: psycopg.Connection, model_key: str) -> None:
+    """Make ``model_key`` the one active package (rollback to an earlier one), atomically.
+
+    Refuses a package that would score nothing (no thresholds, base logit, final cuts or
+    final map), so a rollback can never switch the store off by accident.
+    """
+    with conn.transaction():
+        conn.execute(q.LOCK_REGISTRY)
+        row = conn.execute(
+            """
+            SELECT r.base_logit IS NOT NULL AND r.dsold_t1 IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM ml.woe_anchor_cuts_v1 AS c
+                               WHERE c.model_key = r.model_key AND c.fold_id IS NULL)
+                   AND EXISTS (SELECT 1 FROM ml.woe_anchor_map_v1 AS m
+                               WHERE m.model_key = r.model_key AND m.fold_id IS NULL)
+            FROM ml.woe_anchor_model_registry_v1 AS r WHERE r.model_key = %s
+            """,
+            (model_key,),
+        ).fetchone()
+        if row is None:
+            raise TrainError(f"no package {model_key!r}")
+        if not row[0]:
+            raise TrainError(f"package {model_key!r} is incomplete (it would score nothing)")
+        conn.execute(
+            "UPDATE ml.woe_anchor_model_registry_v1 SET is_active = false "
+            "WHERE is_active AND model_key <> %s", (model_key,))
+        conn.execute(
+            "UPDATE ml.woe_anchor_model_registry_v1 SET is_active = true "
+            "WHERE model_key = %s AND NOT is_active", (model_key,))
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def _thresholds(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not 4 comma-separated numbers: {text!r}") from exc
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"need exactly 4 comma-separated numbers: {text!r}")
+    return values  # type: ignore[return-value]
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO timestamp: {text!r}") from exc
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.train",
+        description="Train, list and activate immutable WOE anchor packages in PostgreSQL.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{fit,list,activate}")
+
+    p_fit = sub.add_parser(
+        "fit", help="fit a package on train_sold (SPEC 3-6) and persist + activate it",
+        description="Fit the WOE mapping in one transaction from src.*, with day-blocked "
+        "out-of-fold scores, then persist the package and make it the active one.")
+    p_fit.add_argument("--woe-folds", type=int, default=5, help="day-blocked folds (default 5)")
+    p_fit.add_argument("--woe-eps", type=float, default=0.5, help="WOE smoothing (default 0.5)")
+    p_fit.add_argument("--half-life-days", type=float, default=90.0,
+                       help="time-decay half-life of the weights (default 90)")
+    p_fit.add_argument("--woe-band-schema-version", type=int, default=1,
+                       help="band schema version (only 1 exists)")
+    p_fit.add_argument("--disable-woe-oof", action="store_true",
+                       help="skip out-of-fold fits and scores (final mapping only)")
+    p_fit.add_argument("--disable-woe-persist", action="store_true",
+                       help="fit and report only; write nothing")
+    p_fit.add_argument("--eval-cutoff", type=_timestamp, metavar="TS",
+                       help="ISO timestamp with offset (default: latest sold_time - 7 days)")
+    p_fit.add_argument("--dsold-thresholds", type=_thresholds, default=DEFAULT_THRESHOLDS,
+                       metavar="T1,T2,T3,T4",
+                       help="increasing dsold band thresholds (default -0.15,-0.05,0.05,0.15)")
+    p_fit.add_argument("--model-key", help="package key (default woe_<UTC time>)")
+    p_fit.add_argument("--no-activate", action="store_true",
+                       help="persist without making the package active")
+    p_fit.add_argument("--json", action="store_true", help="print the report as JSON")
+    db.add_database_url_argument(p_fit)
+
+    p_list = sub.add_parser("list", help="list packages, newest first")
+    p_list.add_argument("--json", action="store_true", help="print as JSON")
+    db.add_database_url_argument(p_list)
+
+    p_act = sub.add_parser("activate", help="make an existing package the active one (rollback)")
+    p_act.add_argument("model_key")
+    db.add_database_url_argument(p_act)
+    return parser
+
+
+def _print_report(report: Report) -> None:
+    print(f"model_key          {report.model_key or '(not persisted)'}"
+          f"{'  [active]' if report.active else ''}")
+    print(f"eval_cutoff        {report.eval_cutoff}   ref_ts {report.ref_ts}")
+    print("rows               " + "  ".join(f"{k}={v}" for k, v in report.rows.items()))
+    print(f"base_rate          {report.base_rate:.6f}   base_logit {report.base_logit:.6f}")
+    print("information_value  " + "  ".join(
+        f"{k}={v:.4f}" for k, v in report.information_value.items()))
+
+    def fmt(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.4f}"
+
+    print(f"train_sold OOF     auc={fmt(report.oof_auc)}  brier={fmt(report.oof_brier)}"
+          f"   ({report.n_folds} folds)")
+    print(f"eval_sold_last_7d  auc={fmt(report.eval_auc)}  brier={fmt(report.eval_brier)}"
+          "   (final mapping)")
+    print("seconds            " + "  ".join(f"{k}={v:.2f}" for k, v in report.seconds.items()))
+    print(f"code_sha256        {report.code_sha256}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        resolved = db.resolve(args.database_url)
+        with db.connect(resolved.url) as conn:
+            if args.command == "fit":
+                options = FitOptions(
+                    n_folds=args.woe_folds, eps=args.woe_eps, half_life_days=args.half_life_days,
+                    band_schema_version=args.woe_band_schema_version,
+                    oof=not args.disable_woe_oof, persist=not args.disable_woe_persist,
+                    activate=not args.no_activate, eval_cutoff=args.eval_cutoff,
+                    dsold_thresholds=args.dsold_thresholds, model_key=args.model_key)
+                report = fit(conn, options)
+                if args.json:
+                    print(json.dumps(asdict(report), indent=2))
+                else:
+                    _print_report(report)
+            elif args.command == "list":
+                packages = list_packages(conn)
+                if args.json:
+                    print(json.dumps([asdict(p) for p in packages], indent=2))
+                for p in packages if not args.json else []:
+                    print(f"{'*' if p.is_active else ' '} {p.model_key:32} {p.created_at}  "
+                          f"cutoff={p.train_cutoff_ts} folds={p.n_folds} eps={p.eps} "
+                          f"half_life={p.half_life_days} final_map_rows={p.final_map_rows}")
+            else:
+                activate(conn, args.model_key)
+                _stderr(f"[db] activated WOE anchor package {args.model_key}")
+    except TrainError as exc:
+        _stderr(f"[woe] error: {exc} (nothing persisted)")
+        return 2
+    except psycopg.Error as exc:
+        _stderr(f"[db] error: {exc.__class__.__name__}: {exc}".rstrip())
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
