@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from harness import db
 from harness import train_sql as q
@@ -239,6 +240,16 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         cur.execute(q.CREATE_EVAL_SCORES)
         _n, eval_auc, eval_brier = cur.execute(q.EVAL_METRICS).fetchone()
         iv = {name: value for name, value in cur.execute(q.INFORMATION_VALUE)}
+        # What the fit measured; kept with the package (ml.woe_anchor_fit_report_v1) too.
+        measured = {
+            "eval_cutoff": _iso(eval_cutoff), "ref_ts": _iso(ref_ts),
+            "rows": {"train_sold": n_train, "eval_sold_last_7d": n_eval,
+                     "censored_ge_21d": n_censored},
+            "base_rate": base_rate, "base_logit": base_logit,
+            "information_value": {b: iv[b] for b in q.ALL_BANDS if b in iv},
+            "oof_auc": oof_auc, "oof_brier": oof_brier,
+            "eval_auc": eval_auc, "eval_brier": eval_brier, "n_folds": options.n_folds,
+        }
         clock.lap("evaluate")
 
         model_key = None
@@ -252,6 +263,7 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
             cur.execute(q.INSERT_CUTS, params)
             n_map = cur.execute(q.INSERT_MAP, params).rowcount
             n_scores = cur.execute(q.INSERT_SCORES, params).rowcount if options.oof else 0
+            cur.execute(q.INSERT_FIT_REPORT, {**params, "report": Jsonb(measured)})
             clock.lap("persist")
     clock.lap("commit")
     if model_key is not None:
@@ -262,12 +274,7 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
     return Report(
         model_key=model_key, persisted=model_key is not None,
         active=model_key is not None and options.activate,
-        eval_cutoff=_iso(eval_cutoff), ref_ts=_iso(ref_ts),
-        rows={"train_sold": n_train, "eval_sold_last_7d": n_eval, "censored_ge_21d": n_censored},
-        base_rate=base_rate, base_logit=base_logit,
-        information_value={b: iv[b] for b in q.ALL_BANDS if b in iv},
-        oof_auc=oof_auc, oof_brier=oof_brier, eval_auc=eval_auc, eval_brier=eval_brier,
-        n_folds=options.n_folds, code_sha256=sha, seconds=clock.seconds,
+        code_sha256=sha, seconds=clock.seconds, **measured,
     )
 
 

@@ -464,6 +464,11 @@ ORDER BY o.generation, o.listing_id, o.t0
 """
 ).format(model_key=_param("model_key"))
 
+# The fit's report is kept with the package (not part of code_sha256: it scores nothing).
+INSERT_FIT_REPORT = sql.SQL(
+    "INSERT INTO ml.woe_anchor_fit_report_v1 (model_key, report) VALUES ({model_key}, {report})"
+).format(model_key=_param("model_key"), report=_param("report"))
+
 # The trainer's statements: their text is part of code_sha256.
 FIT_STATEMENTS = (
     SLICE_COUNTS, CREATE_DAYS, ANALYZE_DAYS, CREATE_ROWS, CREATE_ASSETS, CREATE_FITS, CREATE_TOTALS, FIT_TOTALS,

@@ -642,6 +642,14 @@ CREATE VIEW ml.woe_anchor_feature_store_t0_v1_v AS
 
 COMMENT ON VIEW ml.woe_anchor_feature_store_t0_v1_v IS 'Certified entrypoint of the WOE anchor store (T0-correct; no labels reachable).';
 
+CREATE TABLE ml.woe_anchor_fit_report_v1 (
+    model_key text NOT NULL,
+    report jsonb NOT NULL,
+    CONSTRAINT ck_woe_anchor_fit_report_v1_report CHECK ((jsonb_typeof(report) = 'object'::text))
+);
+
+COMMENT ON TABLE ml.woe_anchor_fit_report_v1 IS 'The fit-time report of each package: rows per slice, base rate, IV per band, OOF and eval AUC/Brier.';
+
 CREATE VIEW ml.woe_anchor_scores_live_train_v AS
  SELECT generation,
     listing_id,
@@ -717,6 +725,9 @@ ALTER TABLE ONLY audit.t0_entrypoint_policy
 ALTER TABLE ONLY audit.t0_viewdef_baseline
     ADD CONSTRAINT t0_viewdef_baseline_pkey PRIMARY KEY (entrypoint, object_name);
 
+ALTER TABLE ONLY ml.woe_anchor_fit_report_v1
+    ADD CONSTRAINT woe_anchor_fit_report_v1_pkey PRIMARY KEY (model_key);
+
 ALTER TABLE ONLY ml.woe_anchor_model_registry_v1
     ADD CONSTRAINT woe_anchor_model_registry_v1_pkey PRIMARY KEY (model_key);
 
@@ -760,6 +771,12 @@ CREATE TRIGGER woe_anchor_cuts_v1_no_truncate BEFORE TRUNCATE ON ml.woe_anchor_c
 
 CREATE TRIGGER woe_anchor_cuts_v1_same_transaction AFTER INSERT ON ml.woe_anchor_cuts_v1 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ml.reject_rows_for_committed_package();
 
+CREATE TRIGGER woe_anchor_fit_report_v1_freeze BEFORE DELETE OR UPDATE ON ml.woe_anchor_fit_report_v1 FOR EACH ROW EXECUTE FUNCTION ml.reject_package_change();
+
+CREATE TRIGGER woe_anchor_fit_report_v1_no_truncate BEFORE TRUNCATE ON ml.woe_anchor_fit_report_v1 FOR EACH STATEMENT EXECUTE FUNCTION ml.reject_package_change();
+
+CREATE TRIGGER woe_anchor_fit_report_v1_same_transaction AFTER INSERT ON ml.woe_anchor_fit_report_v1 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ml.reject_rows_for_committed_package();
+
 CREATE TRIGGER woe_anchor_map_v1_freeze BEFORE DELETE OR UPDATE ON ml.woe_anchor_map_v1 FOR EACH ROW EXECUTE FUNCTION ml.reject_package_change();
 
 CREATE TRIGGER woe_anchor_map_v1_no_truncate BEFORE TRUNCATE ON ml.woe_anchor_map_v1 FOR EACH STATEMENT EXECUTE FUNCTION ml.reject_package_change();
@@ -778,6 +795,9 @@ CREATE TRIGGER woe_anchor_scores_v1_same_transaction AFTER INSERT ON ml.woe_anch
 
 ALTER TABLE ONLY ml.woe_anchor_cuts_v1
     ADD CONSTRAINT woe_anchor_cuts_v1_model_key_fkey FOREIGN KEY (model_key) REFERENCES ml.woe_anchor_model_registry_v1(model_key);
+
+ALTER TABLE ONLY ml.woe_anchor_fit_report_v1
+    ADD CONSTRAINT woe_anchor_fit_report_v1_model_key_fkey FOREIGN KEY (model_key) REFERENCES ml.woe_anchor_model_registry_v1(model_key);
 
 ALTER TABLE ONLY ml.woe_anchor_map_v1
     ADD CONSTRAINT woe_anchor_map_v1_model_key_fkey FOREIGN KEY (model_key) REFERENCES ml.woe_anchor_model_registry_v1(model_key);

@@ -29,6 +29,7 @@ VALID = {
         "model_key": "k1", "generation": 1, "listing_id": 1, "t0": "2026-01-01T00:00:00Z",
         "is_oof": True, "woe_logit": 0.0, "woe_p": 0.5,
     },
+    "ml.woe_anchor_fit_report_v1": {"model_key": "k1", "report": '{"rows": {}}'},
     "audit.t0_viewdef_baseline": {
         "entrypoint": "e", "object_name": "o", "object_kind": "view", "raw_sha256": SHA,
         "normalized_sha256": SHA, "normalized_sql": "SELECT 1", "server_version_num": 180000,
@@ -98,6 +99,7 @@ CASES = [
     ("ml.woe_anchor_scores_v1", "fold_id", -1, None),
     ("ml.woe_anchor_scores_v1", "woe_logit", INF, None),
     ("ml.woe_anchor_scores_v1", "woe_p", 1.5, None),
+    ("ml.woe_anchor_fit_report_v1", "report", "[1, 2]", None),
     ("audit.t0_viewdef_baseline", "object_kind", "table", None),
     ("audit.t0_viewdef_baseline", "raw_sha256", "ABC", None),
     ("audit.t0_viewdef_baseline", "normalized_sha256", "0" * 63, None),

@@ -7,7 +7,6 @@ audit.t0_entrypoint_policy holds one row per certified entrypoint; harness.certi
 guard read it, so adding an entrypoint is an INSERT, not code. The source contract gets its
 own certified entrypoint (src.listing_snapshots_t0_v1_v: snapshot features with the listing's
 vision features, no labels) to prove the runner is generic.
-(The lead re-chains this revision onto the training branch's 0010-0019 at merge.)
 """
 
 from alembic import op
