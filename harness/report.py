@@ -164,12 +164,20 @@ def calibration_chart(bins: list[dict]) -> str:
     return _png(fig)
 
 
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return html.escape(str(value))
+
+
 def _table(rows: list[dict], empty: str) -> str:
     if not rows:
         return f"<p class=empty>{html.escape(empty)}</p>"
     head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in r.values()) + "</tr>"
+        "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in r.values()) + "</tr>"
         for r in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
