@@ -4,7 +4,11 @@ A run performs, in order: the entrypoint's assertion function, the T0 lint of it
 key uniqueness, view-definition drift, dataset drift. Its outcome (CERTIFIED or FAILED) is
 written to audit.t0_cert_registry, with alias rows inheriting it, and appended to
 audit.t0_cert_run_history in a transaction of its own that is committed whatever the checks
-found, so a failure stays visible and the guard refuses. The guard
+found, so a failure stays visible and the guard refuses. Each entrypoint's run (checks and
+outcome) and each baseline is ONE REPEATABLE READ transaction: every check, every hash and the
+certified model_key come from one snapshot, so a trainer activating a package mid-run cannot
+make a run certify one package with another package's rows, and a run that dies (killed
+backend, lost connection) leaves nothing behind. The guard
 audit.require_certified_strict re-checks raw definition hashes and the active package on
 every query; this module is what (re)establishes the state the guard trusts.
 
@@ -90,6 +94,18 @@ def session(conn_or_url: ConnOrUrl) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+@contextmanager
+def one_snapshot(conn: psycopg.Connection) -> Iterator[None]:
+    """A REPEATABLE READ transaction: all statements of the block read one snapshot."""
+    previous = conn.isolation_level
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    try:
+        with conn.transaction():
+            yield
+    finally:
+        conn.isolation_level = previous
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -130,7 +146,8 @@ def check(conn_or_url: ConnOrUrl, entrypoint: str | None = None) -> list[RunResu
     with session(conn_or_url) as conn:
         for pol in policies.load(conn, entrypoint):
             log(f"checking {pol.entrypoint}")
-            model_key, checks = evaluate(conn, pol)
+            with one_snapshot(conn):
+                model_key, checks = evaluate(conn, pol)
             results.append(RunResult(pol.entrypoint, "OK" if all(c.ok for c in checks)
                                      else "DRIFT", model_key, checks))
     return results
@@ -142,18 +159,13 @@ def run(conn_or_url: ConnOrUrl, entrypoint: str | None = None) -> list[RunResult
     with session(conn_or_url) as conn:
         for pol in policies.load(conn, entrypoint):
             log(f"certifying {pol.entrypoint}")
-            started = conn.execute("SELECT clock_timestamp()").fetchone()[0]
-            model_key, checks = evaluate(conn, pol)
-            with conn.transaction():
-                if pol.package_bound and active_model_key(conn) != model_key:
-                    checks.append(Check("package_stable", False,
-                                        "the active package changed during the run"))
+            with one_snapshot(conn):
+                started = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+                model_key, checks = evaluate(conn, pol)
                 status = "CERTIFIED" if all(c.ok for c in checks) else "FAILED"
                 if status == "CERTIFIED":
                     record_passing(conn, pol, checks)
                 write_outcome(conn, pol, status, model_key, checks, started)
-            if not conn.autocommit:
-                conn.commit()
             log(f"{pol.entrypoint}: {status}")
             results.append(RunResult(pol.entrypoint, status, model_key, checks))
     return results
@@ -222,7 +234,7 @@ def baseline(conn_or_url: ConnOrUrl, entrypoint: str | None = None) -> list[Base
     with session(conn_or_url) as conn:
         for pol in policies.load(conn, entrypoint):
             log(f"baselining {pol.entrypoint}")
-            with conn.transaction():
+            with one_snapshot(conn):
                 objects, norm = cert_checks.normalized_closure(conn, pol)
                 hashes = cert_checks.window_hashes(conn, pol)
                 conn.execute("DELETE FROM audit.t0_viewdef_baseline WHERE entrypoint = %s",
@@ -244,8 +256,6 @@ def baseline(conn_or_url: ConnOrUrl, entrypoint: str | None = None) -> list[Base
                              norm[o.name].sha256, norm[o.name].sql, o.catalog_version),
                         )
                 write_day_hashes(conn, pol, hashes)
-            if not conn.autocommit:
-                conn.commit()
             results.append(BaselineResult(pol.entrypoint, len(norm), len(hashes),
                                           sum(h.row_count for h in hashes)))
     return results

@@ -1,6 +1,13 @@
-"""Run Alembic from Python on a resolved database URL (the same revisions as the alembic CLI)."""
+"""Run Alembic from Python on a resolved database URL (the same revisions as the alembic CLI).
+
+``x_args`` are Alembic's ``-x key=value`` options (e.g. ``{"role_prefix": "acme"}`` for the
+role names of revision 0030), so Python callers can configure revisions as the CLI does.
+"""
 
 from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
 
 from alembic import command
 from alembic.config import Config
@@ -10,26 +17,30 @@ from harness import db
 from harness.embedded import PROJECT_ROOT
 
 
-def alembic_config() -> Config:
+def alembic_config(x_args: Mapping[str, str] | None = None) -> Config:
     cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    if x_args:
+        # What `alembic -x key=value` puts there; context.get_x_argument() reads it.
+        cfg.cmd_opts = argparse.Namespace(x=[f"{k}={v}" for k, v in x_args.items()])
     return cfg
 
 
-def _run(url: str, action, revision: str) -> None:
+def _run(url: str, action, revision: str, x_args: Mapping[str, str] | None) -> None:
     engine = create_engine(db.to_sqlalchemy_url(url), poolclass=pool.NullPool)
     try:
         with engine.begin() as connection:
-            cfg = alembic_config()
+            cfg = alembic_config(x_args)
             cfg.attributes["connection"] = connection
             action(cfg, revision)
     finally:
         engine.dispose()
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    _run(url, command.upgrade, revision)
+def upgrade(url: str, revision: str = "head", *, x_args: Mapping[str, str] | None = None) -> None:
+    _run(url, command.upgrade, revision, x_args)
 
 
-def downgrade(url: str, revision: str = "base") -> None:
-    _run(url, command.downgrade, revision)
+def downgrade(url: str, revision: str = "base", *,
+              x_args: Mapping[str, str] | None = None) -> None:
+    _run(url, command.downgrade, revision, x_args)

@@ -807,3 +807,96 @@ ALTER TABLE ONLY ml.woe_anchor_scores_v1
 
 ALTER TABLE ONLY src.listing_outcomes
     ADD CONSTRAINT listing_outcomes_snapshot_fkey FOREIGN KEY (generation, listing_id, t0) REFERENCES src.listing_snapshots_t0(generation, listing_id, t0) ON DELETE CASCADE;
+
+GRANT USAGE ON SCHEMA audit TO woe_reader;
+GRANT USAGE ON SCHEMA audit TO woe_certifier;
+
+GRANT USAGE ON SCHEMA ml TO woe_reader;
+GRANT USAGE ON SCHEMA ml TO woe_trainer;
+GRANT USAGE ON SCHEMA ml TO woe_certifier;
+
+GRANT USAGE ON SCHEMA src TO woe_trainer;
+GRANT USAGE ON SCHEMA src TO woe_certifier;
+
+REVOKE ALL ON FUNCTION audit.assert_t0_certified_listing_snapshots_v1() FROM PUBLIC;
+GRANT ALL ON FUNCTION audit.assert_t0_certified_listing_snapshots_v1() TO woe_certifier;
+
+REVOKE ALL ON FUNCTION audit.assert_t0_certified_woe_anchor_store_v1() FROM PUBLIC;
+GRANT ALL ON FUNCTION audit.assert_t0_certified_woe_anchor_store_v1() TO woe_certifier;
+
+REVOKE ALL ON FUNCTION audit.reject_modification() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age interval) TO woe_reader;
+GRANT ALL ON FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age interval) TO woe_certifier;
+
+REVOKE ALL ON FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) FROM PUBLIC;
+GRANT ALL ON FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) TO woe_certifier;
+
+REVOKE ALL ON FUNCTION audit.t0_closure_v1(p_entrypoint regclass) FROM PUBLIC;
+GRANT ALL ON FUNCTION audit.t0_closure_v1(p_entrypoint regclass) TO woe_certifier;
+
+REVOKE ALL ON FUNCTION ml.reject_package_change() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION ml.reject_rows_for_committed_package() FROM PUBLIC;
+
+GRANT ALL ON FUNCTION ml.woe_anchor_has_assets_v1(image_count integer) TO woe_reader;
+GRANT ALL ON FUNCTION ml.woe_anchor_has_assets_v1(image_count integer) TO woe_trainer;
+GRANT ALL ON FUNCTION ml.woe_anchor_has_assets_v1(image_count integer) TO woe_certifier;
+
+GRANT ALL ON FUNCTION ml.woe_anchor_presentation_score_v1(image_count integer, photo_quality_avg double precision, bg_clean_avg double precision, stock_photo_share double precision, caption_share double precision) TO woe_reader;
+GRANT ALL ON FUNCTION ml.woe_anchor_presentation_score_v1(image_count integer, photo_quality_avg double precision, bg_clean_avg double precision, stock_photo_share double precision, caption_share double precision) TO woe_trainer;
+GRANT ALL ON FUNCTION ml.woe_anchor_presentation_score_v1(image_count integer, photo_quality_avg double precision, bg_clean_avg double precision, stock_photo_share double precision, caption_share double precision) TO woe_certifier;
+
+GRANT ALL ON FUNCTION ml.woe_anchor_bands_v1(t0 timestamp with time zone, delta_vs_sold_median_30d double precision, condition_score double precision, damage_severity_ai double precision, battery_pct_effective double precision, seller_rating double precision, review_count integer, member_since_year integer, ai_ship_can smallint, ai_ship_pickup smallint, ai_pickup_only_bin smallint, ai_sale_mode_firm smallint, ai_sale_mode_bids smallint, ai_sale_mode_obo smallint, image_count integer, caption_share double precision, stock_photo_share double precision, photo_quality_avg double precision, bg_clean_avg double precision, dmg_band_hq_struct double precision, charger_bundle_level integer, box_present boolean, receipt_present boolean, dsold_t1 double precision, dsold_t2 double precision, dsold_t3 double precision, dsold_t4 double precision, present_c1 double precision, present_c2 double precision) TO woe_reader;
+GRANT ALL ON FUNCTION ml.woe_anchor_bands_v1(t0 timestamp with time zone, delta_vs_sold_median_30d double precision, condition_score double precision, damage_severity_ai double precision, battery_pct_effective double precision, seller_rating double precision, review_count integer, member_since_year integer, ai_ship_can smallint, ai_ship_pickup smallint, ai_pickup_only_bin smallint, ai_sale_mode_firm smallint, ai_sale_mode_bids smallint, ai_sale_mode_obo smallint, image_count integer, caption_share double precision, stock_photo_share double precision, photo_quality_avg double precision, bg_clean_avg double precision, dmg_band_hq_struct double precision, charger_bundle_level integer, box_present boolean, receipt_present boolean, dsold_t1 double precision, dsold_t2 double precision, dsold_t3 double precision, dsold_t4 double precision, present_c1 double precision, present_c2 double precision) TO woe_trainer;
+GRANT ALL ON FUNCTION ml.woe_anchor_bands_v1(t0 timestamp with time zone, delta_vs_sold_median_30d double precision, condition_score double precision, damage_severity_ai double precision, battery_pct_effective double precision, seller_rating double precision, review_count integer, member_since_year integer, ai_ship_can smallint, ai_ship_pickup smallint, ai_pickup_only_bin smallint, ai_sale_mode_firm smallint, ai_sale_mode_bids smallint, ai_sale_mode_obo smallint, image_count integer, caption_share double precision, stock_photo_share double precision, photo_quality_avg double precision, bg_clean_avg double precision, dmg_band_hq_struct double precision, charger_bundle_level integer, box_present boolean, receipt_present boolean, dsold_t1 double precision, dsold_t2 double precision, dsold_t3 double precision, dsold_t4 double precision, present_c1 double precision, present_c2 double precision) TO woe_certifier;
+
+GRANT SELECT ON TABLE src.listing_outcomes TO woe_trainer;
+
+REVOKE ALL ON FUNCTION ml.woe_anchor_default_eval_cutoff_v1() FROM PUBLIC;
+GRANT ALL ON FUNCTION ml.woe_anchor_default_eval_cutoff_v1() TO woe_trainer;
+
+GRANT ALL ON FUNCTION ml.woe_anchor_logit_v1(base_logit double precision, woe_dsold double precision, woe_trust double precision, woe_ship double precision, woe_sale double precision, woe_cond double precision, woe_dmg double precision, woe_bat double precision, woe_present double precision, woe_vdmg double precision, woe_acc double precision) TO woe_reader;
+GRANT ALL ON FUNCTION ml.woe_anchor_logit_v1(base_logit double precision, woe_dsold double precision, woe_trust double precision, woe_ship double precision, woe_sale double precision, woe_cond double precision, woe_dmg double precision, woe_bat double precision, woe_present double precision, woe_vdmg double precision, woe_acc double precision) TO woe_trainer;
+GRANT ALL ON FUNCTION ml.woe_anchor_logit_v1(base_logit double precision, woe_dsold double precision, woe_trust double precision, woe_ship double precision, woe_sale double precision, woe_cond double precision, woe_dmg double precision, woe_bat double precision, woe_present double precision, woe_vdmg double precision, woe_acc double precision) TO woe_certifier;
+
+GRANT ALL ON FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) TO woe_reader;
+GRANT ALL ON FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) TO woe_trainer;
+GRANT ALL ON FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) TO woe_certifier;
+
+REVOKE ALL ON FUNCTION ml.woe_anchor_slices_v1(eval_cutoff timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION ml.woe_anchor_slices_v1(eval_cutoff timestamp with time zone) TO woe_trainer;
+
+GRANT SELECT,INSERT,UPDATE ON TABLE audit.t0_cert_registry TO woe_certifier;
+
+GRANT SELECT,INSERT ON TABLE audit.t0_cert_run_history TO woe_certifier;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE audit.t0_dataset_hash_baseline TO woe_certifier;
+
+GRANT SELECT ON TABLE audit.t0_entrypoint_policy TO woe_certifier;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE audit.t0_viewdef_baseline TO woe_certifier;
+
+GRANT SELECT,INSERT ON TABLE ml.woe_anchor_cuts_v1 TO woe_trainer;
+GRANT SELECT ON TABLE ml.woe_anchor_cuts_v1 TO woe_certifier;
+
+GRANT SELECT,INSERT,UPDATE ON TABLE ml.woe_anchor_model_registry_v1 TO woe_trainer;
+GRANT SELECT ON TABLE ml.woe_anchor_model_registry_v1 TO woe_certifier;
+
+GRANT SELECT ON TABLE src.listing_snapshots_t0 TO woe_trainer;
+GRANT SELECT ON TABLE src.listing_snapshots_t0 TO woe_certifier;
+
+GRANT SELECT ON TABLE src.listing_vision_features TO woe_trainer;
+GRANT SELECT ON TABLE src.listing_vision_features TO woe_certifier;
+
+GRANT SELECT,INSERT ON TABLE ml.woe_anchor_map_v1 TO woe_trainer;
+GRANT SELECT ON TABLE ml.woe_anchor_map_v1 TO woe_certifier;
+
+GRANT SELECT ON TABLE ml.woe_anchor_feature_store_t0_v1_v TO woe_certifier;
+
+GRANT SELECT ON TABLE ml.woe_anchor_scores_live_train_v TO woe_reader;
+
+GRANT SELECT,INSERT ON TABLE ml.woe_anchor_scores_v1 TO woe_trainer;
+
+GRANT SELECT ON TABLE src.listing_snapshots_t0_v1_v TO woe_certifier;

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 
 import psycopg
+from psycopg import sql
 from pytest_alembic.tests import (  # noqa: F401 - collected as tests
     test_single_head_revision,
     test_up_down_consistency,
@@ -35,23 +37,58 @@ SELECT 'type', t.oid::regtype::text FROM pg_type t
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
    AND t.typrelid = 0 AND t.typelem = 0
 UNION ALL
-SELECT 'role', rolname FROM pg_roles WHERE rolname LIKE 'woe\\_%'
+SELECT 'role', rolname FROM pg_roles WHERE starts_with(rolname, {role_prefix} || '_')
 """
+ROLE_KINDS = ("reader", "trainer", "certifier")
 
 
-def objects(url: str) -> set[tuple[str, str]]:
+def unique_role_prefix() -> str:
+    """Roles are cluster-global and other test databases hold the default ones: a prefix of
+    our own lets a test see exactly the roles its migrations created and dropped."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+def objects(url: str, role_prefix: str = "woe") -> set[tuple[str, str]]:
     with psycopg.connect(url) as c:
-        return {tuple(r) for r in c.execute(OBJECTS_SQL)}
+        query = sql.SQL(OBJECTS_SQL).format(role_prefix=sql.Literal(role_prefix))
+        return {tuple(r) for r in c.execute(query)}
 
 
 def test_downgrade_base_leaves_nothing_of_ours(make_database):
+    prefix = unique_role_prefix()
+    x_args = {"role_prefix": prefix}
     url = make_database()
-    before = objects(url)
-    upgrade(url)
-    after_upgrade = objects(url)
+    before = objects(url, prefix)
+    upgrade(url, x_args=x_args)
+    after_upgrade = objects(url, prefix)
     assert {("schema", s) for s in ("audit", "src", "ml")} <= after_upgrade
-    downgrade(url, "base")
-    assert objects(url) == before
+    assert {("role", f"{prefix}_{k}") for k in ROLE_KINDS} <= after_upgrade
+    downgrade(url, "base", x_args=x_args)
+    assert objects(url, prefix) == before
+    assert not any(kind == "role" for kind, _ in objects(url, prefix))
+
+
+def test_downgrade_keeps_roles_another_database_still_uses(make_database):
+    """Two databases share the cluster's roles: downgrading one revokes its grants but must
+    leave the roles (and so the other database's access) intact; the last one drops them."""
+    prefix = unique_role_prefix()
+    x_args = {"role_prefix": prefix}
+    first, second = make_database(), make_database()
+    upgrade(first, x_args=x_args)
+    upgrade(second, x_args=x_args)  # the roles exist already: creation is idempotent
+    downgrade(first, "0021", x_args=x_args)
+    roles = {("role", f"{prefix}_{k}") for k in ROLE_KINDS}
+    assert roles <= objects(first, prefix)
+    with psycopg.connect(second) as c:
+        c.execute(f"SET ROLE {prefix}_reader")
+        assert c.execute("SELECT has_table_privilege("
+                         "'ml.woe_anchor_scores_live_train_v', 'SELECT')").fetchone() == (True,)
+    with psycopg.connect(first) as c:
+        assert c.execute("SELECT count(*) FROM pg_class AS cl, aclexplode(cl.relacl) AS a "
+                         "JOIN pg_roles AS r ON r.oid = a.grantee "
+                         "WHERE r.rolname LIKE %s", (prefix + "%",)).fetchone() == (0,)
+    downgrade(second, "0021", x_args=x_args)
+    assert not roles & objects(second, prefix)
 
 
 def test_upgrade_downgrade_upgrade_roundtrip_ends_in_same_schema(make_database):
@@ -105,6 +142,22 @@ def test_offline_sql_renders_without_any_database(tmp_path):
     ):
         assert fragment in out
     assert not (tmp_path / "must-not-be-created").exists()
+
+
+def test_offline_sql_renders_roles_with_the_given_prefix(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "WOE_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}
+    out = subprocess.run(
+        [sys.executable, "-m", "alembic", "-x", "role_prefix=acme", "upgrade", "0021:0030",
+         "--sql"], cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    ).stdout
+    assert "ARRAY['acme_reader', 'acme_trainer', 'acme_certifier']" in out
+    assert "GRANT SELECT ON ml.woe_anchor_scores_live_train_v TO acme_reader;" in out
+    assert "woe_reader" not in out
+    bad = subprocess.run(
+        [sys.executable, "-m", "alembic", "-x", "role_prefix=x; DROP ROLE postgres", "upgrade",
+         "0021:0030", "--sql"], check=False, cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    assert bad.returncode != 0 and "role_prefix" in bad.stderr and "DROP ROLE" not in bad.stdout
 
 
 def test_squawk_lints_offline_sql_clean():
