@@ -895,6 +895,8 @@ GRANT SELECT ON TABLE ml.woe_anchor_map_v1 TO woe_certifier;
 
 GRANT SELECT ON TABLE ml.woe_anchor_feature_store_t0_v1_v TO woe_certifier;
 
+GRANT SELECT,INSERT ON TABLE ml.woe_anchor_fit_report_v1 TO woe_trainer;
+
 GRANT SELECT ON TABLE ml.woe_anchor_scores_live_train_v TO woe_reader;
 
 GRANT SELECT,INSERT ON TABLE ml.woe_anchor_scores_v1 TO woe_trainer;

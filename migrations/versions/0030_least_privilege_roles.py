@@ -38,17 +38,14 @@ EXECUTE is revoked from PUBLIC on the guard (it runs with its owner's rights), t
 assertion functions, the slice functions (they read the labels) and the trigger functions.
 """
 
-import re
+from alembic import op
 
-from alembic import context, op
+from harness.roles import from_alembic as roles
 
 revision = "0030"
 down_revision = "0021"
 branch_labels = None
 depends_on = None
-
-ROLE_PREFIX_RE = re.compile(r"[a-z][a-z0-9_]{0,40}")
-DEFAULT_ROLE_PREFIX = "woe"
 
 GUARD = "audit.require_certified_strict(text, interval)"
 CLOSURE_FUNCTIONS = ("audit.t0_closure_objects_v1(regclass)", "audit.t0_closure_v1(regclass)")
@@ -89,16 +86,6 @@ ARTIFACT_TABLES = (
 )
 SOURCE_FEATURE_TABLES = ("src.listing_snapshots_t0", "src.listing_vision_features")
 OUR_SCHEMAS = "audit, src, ml"
-
-
-def roles() -> tuple[str, str, str]:
-    """(reader, trainer, certifier) from -x role_prefix=...; validated, so safe as identifiers."""
-    prefix = context.get_x_argument(as_dictionary=True).get("role_prefix", DEFAULT_ROLE_PREFIX)
-    if not ROLE_PREFIX_RE.fullmatch(prefix):
-        raise ValueError(
-            f"role_prefix {prefix!r} must match {ROLE_PREFIX_RE.pattern} "
-            "(lower case letters, digits and _, starting with a letter, at most 41 characters)")
-    return f"{prefix}_reader", f"{prefix}_trainer", f"{prefix}_certifier"
 
 
 def _role_array(names: tuple[str, ...]) -> str:

@@ -1,7 +1,7 @@
 """fit reports: each package keeps the report of the fit that produced it
 
 Revision ID: 0040
-Revises: 0021
+Revises: 0030
 
 Rows per slice, base rate, Information Value per band and the OOF / evaluation AUC and Brier
 are measured once, at fit time, from the same transaction's data. Keeping them beside the
@@ -11,8 +11,10 @@ package lets the main job, the report and a reviewer see them later without reco
 
 from alembic import op
 
+from harness.roles import from_alembic as roles
+
 revision = "0040"
-down_revision = "0021"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
@@ -42,6 +44,8 @@ CREATE TRIGGER woe_anchor_fit_report_v1_same_transaction
     AFTER INSERT ON ml.woe_anchor_fit_report_v1 REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION ml.reject_rows_for_committed_package();
 """
+        # the trainer writes reports with its packages; nobody else needs them
+        + f"GRANT SELECT, INSERT ON ml.woe_anchor_fit_report_v1 TO {roles().trainer};\n"
     )
 
 
