@@ -1,7 +1,7 @@
 """Benchmark scoring, guard and certification at scale (figures go to bench/RESULTS.md).
 
-Builds a scratch database (default 1M listings over 60 UTC days, generated in SQL by
-tests/packages.py until a harness.synth exists), then measures, best of --repeat:
+Builds a scratch database (default 1M listings from harness.synth, the trainer's data, plus a
+complete package from tests/packages.py), then measures, best of --repeat:
   live_view_s          full computation of every row of ml.woe_anchor_scores_live_v1
   seed_view_s          the same on a seed-style view (ten LEFT JOINs, NUMERIC arithmetic)
   guarded_scan_s       1M-row scan through ml.woe_anchor_scores_live_train_v ...
@@ -25,10 +25,10 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import certify, dataset_hash, db
+from harness import certify, dataset_hash, db, synth
 from harness import policy as policies
 from tests.conftest import upgrade
-from tests.packages import insert_package, insert_source
+from tests.packages import insert_package
 
 SEED_VIEW = """
 CREATE VIEW bench.seed_style_scores AS
@@ -65,7 +65,7 @@ def best(conn: psycopg.Connection, query: str, repeat: int) -> float:
     return min(times)
 
 
-def build(admin_url: str, name: str, listings: int, days: int) -> str:
+def build(admin_url: str, name: str, listings: int, seed: int) -> str:
     with psycopg.connect(admin_url, autocommit=True) as c:
         c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -73,7 +73,7 @@ def build(admin_url: str, name: str, listings: int, days: int) -> str:
     upgrade(url)
     t = time.perf_counter()
     with psycopg.connect(url) as c:
-        insert_source(c, listings, days=days)
+        synth.fill(c, listings, seed)
         insert_package(c, "bench_pkg")
         c.execute("CREATE SCHEMA bench")
         c.execute(SEED_VIEW)
@@ -87,15 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/bench_certify.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--listings", type=int, default=1_000_000)
-    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0, help="harness.synth seed")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="reuse the scratch database if built")
     db.add_database_url_argument(parser)
     args = parser.parse_args(argv)
     admin = db.resolve(args.database_url).url
     name = f"woe_bench_{args.listings}"
-    url = db.with_dbname(admin, name) if args.keep else build(admin, name, args.listings, args.days)
-    out: dict[str, object] = {"listings": args.listings, "days": args.days}
+    url = db.with_dbname(admin, name) if args.keep else build(admin, name, args.listings, args.seed)
+    out: dict[str, object] = {"listings": args.listings, "seed": args.seed}
     with psycopg.connect(url, autocommit=True) as c:
         out["server_version"] = c.execute("SHOW server_version").fetchone()[0]
         full = "SELECT count(*), sum(woe_logit), sum(woe_anchor_p_slow21) FROM {}"
