@@ -12,7 +12,7 @@ the LEFT JOINs did). The one-row k is an inner join: a package without a base lo
 map rows has no k row and scores nothing, as before (the bands view still drops a package
 without thresholds or final cuts).
 
-The logit is computed in a LEFT JOIN LATERAL ... ON true subquery. It always yields exactly one
+The logit is computed in a LEFT JOIN LATERAL ... ON TRUE subquery. It always yields exactly one
 row, so the result is that of a CROSS JOIN; the outer join makes the planner keep woe_logit as
 one value (a placeholder evaluated once per row at the join) instead of pasting the whole
 expression, bands and lookups included, into every column that uses it: with a CROSS JOIN,
