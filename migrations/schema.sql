@@ -611,22 +611,34 @@ CREATE VIEW ml.woe_anchor_scores_live_v1 AS
     b.model_key,
     l.woe_logit,
     ml.woe_anchor_probability_v1(l.woe_logit) AS woe_anchor_p_slow21
-   FROM ((((((((((((ml.v_woe_anchor_bands_live_v1 b
-     JOIN ml.woe_anchor_model_registry_v1 r ON (((r.model_key = b.model_key) AND (r.base_logit IS NOT NULL))))
-     LEFT JOIN ml.woe_anchor_map_v1 m_dsold ON (((m_dsold.model_key = b.model_key) AND (m_dsold.fold_id IS NULL) AND (m_dsold.band_name = 'dsold'::text) AND (m_dsold.band_value = b.dsold))))
-     LEFT JOIN ml.woe_anchor_map_v1 m_trust ON (((m_trust.model_key = b.model_key) AND (m_trust.fold_id IS NULL) AND (m_trust.band_name = 'trust'::text) AND (m_trust.band_value = b.trust))))
-     LEFT JOIN ml.woe_anchor_map_v1 m_ship ON (((m_ship.model_key = b.model_key) AND (m_ship.fold_id IS NULL) AND (m_ship.band_name = 'ship'::text) AND (m_ship.band_value = b.ship))))
-     LEFT JOIN ml.woe_anchor_map_v1 m_sale ON (((m_sale.model_key = b.model_key) AND (m_sale.fold_id IS NULL) AND (m_sale.band_name = 'sale'::text) AND (m_sale.band_value = b.sale))))
-     LEFT JOIN ml.woe_anchor_map_v1 m_cond ON (((m_cond.model_key = b.model_key) AND (m_cond.fold_id IS NULL) AND (m_cond.band_name = 'cond'::text) AND (m_cond.band_value = b.cond))))
-     LEFT JOIN ml.woe_anchor_map_v1 m_dmg ON (((m_dmg.model_key = b.model_key) AND (m_dmg.fold_id IS NULL) AND (m_dmg.band_name = 'dmg'::text) AND (m_dmg.band_value = b.dmg))))
-     LEFT JOIN ml.woe_anchor_map_v1 m_bat ON (((m_bat.model_key = b.model_key) AND (m_bat.fold_id IS NULL) AND (m_bat.band_name = 'bat'::text) AND (m_bat.band_value = b.bat))))
-     LEFT JOIN ml.woe_anchor_map_v1 m_present ON (((m_present.model_key = b.model_key) AND (m_present.fold_id IS NULL) AND (m_present.band_name = 'present'::text) AND (m_present.band_value = b.present))))
-     LEFT JOIN ml.woe_anchor_map_v1 m_vdmg ON (((m_vdmg.model_key = b.model_key) AND (m_vdmg.fold_id IS NULL) AND (m_vdmg.band_name = 'vdmg'::text) AND (m_vdmg.band_value = b.vdmg))))
-     LEFT JOIN ml.woe_anchor_map_v1 m_acc ON (((m_acc.model_key = b.model_key) AND (m_acc.fold_id IS NULL) AND (m_acc.band_name = 'acc'::text) AND (m_acc.band_value = b.acc))))
-     CROSS JOIN LATERAL ( SELECT ml.woe_anchor_logit_v1(r.base_logit, m_dsold.woe, m_trust.woe, m_ship.woe, m_sale.woe, m_cond.woe, m_dmg.woe, m_bat.woe, m_present.woe, m_vdmg.woe, m_acc.woe) AS woe_logit) l)
-  WHERE (EXISTS ( SELECT 1
-           FROM ml.woe_anchor_map_v1 f
-          WHERE ((f.model_key = b.model_key) AND (f.fold_id IS NULL))));
+   FROM ((ml.v_woe_anchor_bands_live_v1 b
+     JOIN ( SELECT r.model_key,
+            r.base_logit,
+            array_agg(m.band_value ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'dsold'::text)) AS dsold_values,
+            array_agg(m.woe ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'dsold'::text)) AS dsold_woes,
+            array_agg(m.band_value ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'trust'::text)) AS trust_values,
+            array_agg(m.woe ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'trust'::text)) AS trust_woes,
+            array_agg(m.band_value ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'ship'::text)) AS ship_values,
+            array_agg(m.woe ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'ship'::text)) AS ship_woes,
+            array_agg(m.band_value ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'sale'::text)) AS sale_values,
+            array_agg(m.woe ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'sale'::text)) AS sale_woes,
+            array_agg(m.band_value ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'cond'::text)) AS cond_values,
+            array_agg(m.woe ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'cond'::text)) AS cond_woes,
+            array_agg(m.band_value ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'dmg'::text)) AS dmg_values,
+            array_agg(m.woe ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'dmg'::text)) AS dmg_woes,
+            array_agg(m.band_value ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'bat'::text)) AS bat_values,
+            array_agg(m.woe ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'bat'::text)) AS bat_woes,
+            array_agg(m.band_value ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'present'::text)) AS present_values,
+            array_agg(m.woe ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'present'::text)) AS present_woes,
+            array_agg(m.band_value ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'vdmg'::text)) AS vdmg_values,
+            array_agg(m.woe ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'vdmg'::text)) AS vdmg_woes,
+            array_agg(m.band_value ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'acc'::text)) AS acc_values,
+            array_agg(m.woe ORDER BY m.band_value) FILTER (WHERE (m.band_name = 'acc'::text)) AS acc_woes
+           FROM (ml.woe_anchor_model_registry_v1 r
+             JOIN ml.woe_anchor_map_v1 m ON (((m.model_key = r.model_key) AND (m.fold_id IS NULL))))
+          WHERE (r.is_active AND (r.base_logit IS NOT NULL))
+          GROUP BY r.model_key, r.base_logit) k ON ((k.model_key = b.model_key)))
+     LEFT JOIN LATERAL ( SELECT ml.woe_anchor_logit_v1(k.base_logit, k.dsold_woes[array_position(k.dsold_values, b.dsold)], k.trust_woes[array_position(k.trust_values, b.trust)], k.ship_woes[array_position(k.ship_values, b.ship)], k.sale_woes[array_position(k.sale_values, b.sale)], k.cond_woes[array_position(k.cond_values, b.cond)], k.dmg_woes[array_position(k.dmg_values, b.dmg)], k.bat_woes[array_position(k.bat_values, b.bat)], k.present_woes[array_position(k.present_values, b.present)], k.vdmg_woes[array_position(k.vdmg_values, b.vdmg)], k.acc_woes[array_position(k.acc_values, b.acc)]) AS woe_logit) l ON (true));
 
 COMMENT ON VIEW ml.woe_anchor_scores_live_v1 IS 'WOE logit and P(slow21) of every snapshot under the active package.';
 
