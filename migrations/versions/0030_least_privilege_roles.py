@@ -1,7 +1,7 @@
 """least-privilege group roles: reader (guarded view only), trainer (packages), certifier (audit)
 
 Revision ID: 0030
-Revises: 0021
+Revises: 0025
 
 Three NOLOGIN group roles; grant them to login users (GRANT woe_reader TO app_user).
 - reader: SELECT on the guarded view ml.woe_anchor_scores_live_train_v only (seed 002: models
@@ -43,7 +43,7 @@ from alembic import op
 from harness.roles import from_alembic as roles
 
 revision = "0030"
-down_revision = "0021"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
