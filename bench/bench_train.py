@@ -57,7 +57,7 @@ def run_sql(url: str) -> dict:
 BASELINE_ROWS = """
 SELECT r.generation, r.listing_id, r.t0, r.y::int, r.w_raw, r.fold_id, r.has_assets,
        r.presentation_score, r.dsold, r.trust, r.ship, r.sale, r.cond, r.dmg, r.bat, r.vdmg, r.acc
-FROM woe_rows AS r WHERE r.slice = 'train_sold'
+FROM woe_rows AS r WHERE r.fold_id IS NOT NULL
 """
 
 
