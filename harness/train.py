@@ -213,6 +213,7 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         clock.lap("slices")
 
         cur.execute(q.CREATE_ROWS, params)
+        cur.execute(q.ANALYZE_ROWS)
         cur.execute(q.CREATE_ASSETS)
         clock.lap("bands")
 
@@ -225,8 +226,9 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         base_rate, base_logit = cur.execute(
             "SELECT base_rate, base_logit FROM woe_totals WHERE fit_id = -1").fetchone()
         cur.execute(q.CREATE_CUTS)
+        cur.execute(q.CREATE_PRESENT_EDGES)
+        cur.execute(q.CREATE_PRESENT_BANDS)
         cur.execute(q.CREATE_FOLD_SUMS)
-        cur.execute(q.CREATE_PRESENT_SUMS)
         cur.execute(q.CREATE_MAP, params)
         cur.execute(q.ANALYZE_FIT_TABLES)
         clock.lap("fit")

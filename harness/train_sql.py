@@ -8,9 +8,12 @@ sha256 together with the server's banding definitions identifies the code of a p
 Fits are numbered ``fit_id``: -1 is the final mapping (all of train_sold, persisted with
 fold_id NULL), k >= 0 is the fit for fold k (all train_sold rows outside fold k). Each fit's
 band sums are the sum of the other folds' per-(fold, band, value) aggregates, computed in one
-pass, so the cost grows with rows, not rows x folds. The presentation band is the exception:
-its band value depends on the fit's own cuts, so its sums are grouped per fit over the asset
-rows (one narrow pass over asset rows per fit).
+pass, so the cost grows with rows, not rows x folds. The presentation band's value depends on
+the fit's own cuts: the presentation scores are bucketed once by the cuts of ALL fits (the
+sorted distinct c1/c2 values, width_bucket), so every score in a bucket gets the same present
+band under every fit. The banding function is then called once per (fit, bucket) on one
+representative row of the bucket, never per (fit, row); the per-(fold, bucket) sums ride along
+in the same grouping-sets pass as the other bands.
 
 Bands always come from ml.woe_anchor_bands_v1 and scores from ml.woe_anchor_logit_v1 /
 ml.woe_anchor_probability_v1, the functions the live views use.
@@ -33,10 +36,6 @@ SNAPSHOT_FEATURES = (
 VISION_FEATURES = (
     "image_count", "caption_share", "stock_photo_share", "photo_quality_avg", "bg_clean_avg",
     "dmg_band_hq_struct", "charger_bundle_level", "box_present", "receipt_present",
-)
-# What the presentation score reads: kept per asset row so the band can be re-cut per fit.
-PRESENTATION_INPUTS = (
-    "image_count", "caption_share", "stock_photo_share", "photo_quality_avg", "bg_clean_avg",
 )
 
 BANDING_FUNCTIONS = (
@@ -63,10 +62,11 @@ def _col(alias: str, name: str) -> sql.Identifier:
     return sql.Identifier(alias, name)
 
 
-def present_band(rows: str, cuts: str) -> sql.Composed:
-    """The present band of a woe_rows row under one fit's cuts, from the one definition."""
+def present_band(vision: str, cuts: str) -> sql.Composed:
+    """The present band of a source vision row under one fit's cuts, from the one definition
+    (the other bands' inputs are NULL: only the present field is read)."""
     call = _bands_call(
-        _col(rows, "t0"), {}, {c: _col(rows, c) for c in PRESENTATION_INPUTS},
+        NULL, {}, {c: _col(vision, c) for c in VISION_FEATURES},
         [NULL] * 4, [_col(cuts, "c1"), _col(cuts, "c2")],
     )
     return sql.SQL("({}).present").format(call)
@@ -104,16 +104,16 @@ FROM (SELECT DISTINCT sl.t0_day
 
 ANALYZE_DAYS = sql.SQL("ANALYZE woe_days")
 
-# One row per train_sold / eval_sold_last_7d row: label, fold, raw time-decay weight (before the
-# per-fit division by the mean weight), all bands but present (its cuts come later), the
-# presentation score and the inputs needed to re-cut it.
+# One narrow row per train_sold / eval_sold_last_7d row: fold (NULL marks an eval row), label,
+# raw time-decay weight (before the per-fit division by the mean weight), the presentation
+# score and all bands but present (its cuts come later). Every column read later and no other:
+# the table is written once and scanned by every later statement.
 CREATE_ROWS = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_rows ON COMMIT DROP AS
-SELECT x.generation, x.listing_id, x.t0, x.slice, x.y, x.fold_id, x.w_raw,
+SELECT x.generation, x.listing_id, x.t0, x.fold_id, x.y, x.w_raw,
        (x.bs).has_assets, (x.bs).presentation_score,
-       {band_columns},
-       {inputs}
+       {band_columns}
 FROM (
     SELECT sl.generation, sl.listing_id, sl.t0, sl.slice, sl.y_slow21 AS y, d.fold_id,
            CASE WHEN sl.slice = 'train_sold' THEN
@@ -122,8 +122,7 @@ FROM (
                               EXTRACT(EPOCH FROM ({ref_ts} - sl.label_ts))::float8 / 86400.0)
                      / {half_life_days})
            END AS w_raw,
-           {bands} AS bs,
-           {vision_inputs}
+           {bands} AS bs
     FROM ml.woe_anchor_slices_v1({eval_cutoff}) AS sl
     JOIN src.listing_snapshots_t0 AS s
       ON s.generation = sl.generation AND s.listing_id = sl.listing_id AND s.t0 = sl.t0
@@ -137,11 +136,6 @@ FROM (
     band_columns=sql.SQL(", ").join(
         sql.SQL("(x.bs).{b} AS {b}").format(b=sql.Identifier(b)) for b in FOLD_INDEPENDENT_BANDS
     ),
-    inputs=sql.SQL(", ").join(
-        sql.SQL("CASE WHEN (x.bs).has_assets THEN x.{c} END AS {c}").format(c=sql.Identifier(c))
-        for c in PRESENTATION_INPUTS
-    ),
-    vision_inputs=sql.SQL(", ").join(_col("v", c) for c in PRESENTATION_INPUTS),
     bands=_bands_call(
         _col("sl", "t0"),
         {c: _col("s", c) for c in SNAPSHOT_FEATURES},
@@ -154,19 +148,24 @@ FROM (
     eval_cutoff=_param("eval_cutoff"),
 )
 
+# Statistics of the rows table (a sample of 30,000 rows): without them the planner guesses a
+# few thousand wide rows and sorts a million rows for merge joins against six-row tables.
+ANALYZE_ROWS = sql.SQL("ANALYZE woe_rows")
+
 # The small per-fit tables: with statistics the planner hashes them instead of merge-joining
 # a million rows against them.
-ANALYZE_FIT_TABLES = sql.SQL("ANALYZE woe_totals, woe_cuts, woe_map")
+ANALYZE_FIT_TABLES = sql.SQL("ANALYZE woe_totals, woe_present_bands, woe_map")
 
-# The training rows with assets, narrow: cuts and the per-fit present band read only these.
+# The presentation scores of the training rows with assets: the K+1 quantile sorts read only
+# these two columns.
 CREATE_ASSETS = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_assets ON COMMIT DROP AS
-SELECT r.fold_id, r.y, r.w_raw, r.t0, r.presentation_score, {inputs}
+SELECT r.fold_id, r.presentation_score
 FROM woe_rows AS r
-WHERE r.slice = 'train_sold' AND r.has_assets
+WHERE r.fold_id IS NOT NULL AND r.has_assets
 """
-).format(inputs=sql.SQL(", ").join(_col("r", c) for c in PRESENTATION_INPUTS))
+)
 
 # fit -1 is the final mapping; folds 0..K-1 exist only when out-of-fold scoring is on.
 CREATE_FITS = sql.SQL(
@@ -193,7 +192,7 @@ WITH per_fold AS (
            count(*) FILTER (WHERE r.y = 1) AS n_pos,
            count(*) FILTER (WHERE r.y = 0) AS n_neg
     FROM woe_rows AS r
-    WHERE r.slice = 'train_sold'
+    WHERE r.fold_id IS NOT NULL
     GROUP BY r.fold_id
 ), per_fit AS (
     SELECT f.fit_id,
@@ -249,7 +248,8 @@ CROSS JOIN LATERAL (
 )
 
 _GROUPED = sql.SQL(", ").join(
-    sql.SQL("(r.fold_id, r.{})").format(sql.Identifier(b)) for b in FOLD_INDEPENDENT_BANDS
+    [sql.SQL("(r.fold_id, r.{})").format(sql.Identifier(b)) for b in FOLD_INDEPENDENT_BANDS]
+    + [sql.SQL("(r.fold_id, r.present_bucket)")]
 )
 _WHICH_NAME = sql.SQL(" ").join(
     sql.SQL("WHEN GROUPING(r.{b}) = 0 THEN {name}").format(
@@ -261,58 +261,85 @@ _WHICH_VALUE = sql.SQL(" ").join(
     for b in FOLD_INDEPENDENT_BANDS
 )
 
+# The presentation-score buckets: the sorted distinct cuts of every fit. width_bucket(score,
+# edges) = i means edges[i] <= score < edges[i+1], the same half-open intervals as the band's
+# "< c1", "< c2" tests, so all scores of a bucket compare alike against every fit's cuts.
+CREATE_PRESENT_EDGES = sql.SQL(
+    """
+CREATE TEMPORARY TABLE woe_present_edges ON COMMIT DROP AS
+SELECT array_agg(DISTINCT e.cut ORDER BY e.cut) AS edges
+FROM woe_cuts AS c
+CROSS JOIN LATERAL (VALUES (c.c1), (c.c2)) AS e(cut)
+"""
+)
+
+# The present band of each (fit, bucket): the banding function on one representative source
+# row of the bucket (the lowest (generation, listing_id) among the bucket's lowest-scoring rows)
+# under the fit's cuts. Buckets come from every row with assets, training and evaluation.
+CREATE_PRESENT_BANDS = sql.SQL(
+    """
+CREATE TEMPORARY TABLE woe_present_bands ON COMMIT DROP AS
+WITH bucket_low AS (
+    SELECT width_bucket(r.presentation_score, (SELECT e.edges FROM woe_present_edges AS e)) AS bucket,
+           min(r.presentation_score) AS score
+    FROM woe_rows AS r
+    WHERE r.has_assets
+    GROUP BY 1
+), representative AS (
+    SELECT DISTINCT ON (b.bucket) b.bucket, r.generation, r.listing_id
+    FROM bucket_low AS b
+    JOIN woe_rows AS r ON r.presentation_score = b.score
+    ORDER BY b.bucket, r.generation, r.listing_id
+)
+SELECT c.fit_id, p.bucket,
+       (SELECT {present}
+        FROM src.listing_vision_features AS v
+        WHERE v.generation = p.generation AND v.listing_id = p.listing_id) AS band_value
+FROM representative AS p
+CROSS JOIN woe_cuts AS c
+"""
+).format(present=present_band("v", "c"))
+
 # One pass over the training rows: raw weighted class sums per (fold, band, value) for every
-# band whose value does not depend on the fit (grouping sets: one hash table per band).
+# band whose value does not depend on the fit, and per (fold, presentation bucket) for present
+# (grouping sets: one hash table per band).
 CREATE_FOLD_SUMS = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_fold_sums ON COMMIT DROP AS
-SELECT g.fold_id, g.band_name, g.band_value, g.w_pos, g.w_neg, g.n_rows
+SELECT g.fold_id, g.band_name, g.band_value, g.present_bucket, g.w_pos, g.w_neg, g.n_rows
 FROM (
     SELECT r.fold_id,
-           CASE {which_name} END AS band_name,
+           CASE {which_name} ELSE 'present' END AS band_name,
            CASE {which_value} END AS band_value,
+           CASE WHEN GROUPING(r.present_bucket) = 0 THEN r.present_bucket END AS present_bucket,
            coalesce(sum(r.w_raw) FILTER (WHERE r.y = 1), 0.0) AS w_pos,
            coalesce(sum(r.w_raw) FILTER (WHERE r.y = 0), 0.0) AS w_neg,
            count(*) AS n_rows
-    FROM woe_rows AS r
-    WHERE r.slice = 'train_sold'
+    FROM (SELECT r.*, width_bucket(r.presentation_score, (SELECT e.edges FROM woe_present_edges AS e)) AS present_bucket
+          FROM woe_rows AS r
+          WHERE r.fold_id IS NOT NULL) AS r
     GROUP BY GROUPING SETS ({grouped})
 ) AS g
-WHERE g.band_value IS NOT NULL
+WHERE g.band_value IS NOT NULL OR g.present_bucket IS NOT NULL
 """
 ).format(which_name=_WHICH_NAME, which_value=_WHICH_VALUE, grouped=_GROUPED)
-
-# The present band of each asset row under each fit's cuts, summed per fit.
-CREATE_PRESENT_SUMS = sql.SQL(
-    """
-CREATE TEMPORARY TABLE woe_present_sums ON COMMIT DROP AS
-SELECT c.fit_id, p.band_value,
-       coalesce(sum(r.w_raw) FILTER (WHERE r.y = 1), 0.0) AS w_pos,
-       coalesce(sum(r.w_raw) FILTER (WHERE r.y = 0), 0.0) AS w_neg,
-       count(*) AS n_rows
-FROM woe_cuts AS c
-JOIN woe_assets AS r ON c.fit_id = -1 OR r.fold_id <> c.fit_id
-CROSS JOIN LATERAL (SELECT {present} AS band_value) AS p
-GROUP BY c.fit_id, p.band_value
-"""
-).format(present=present_band("r", "c"))
 
 # SPEC 5: woe = ln(((W+_b + eps) / W+) / ((W-_b + eps) / W-)) with the fit's normalised sums;
 # market bands against the fit's totals, vision bands against its asset rows' totals. A band
 # value absent from the fit's rows is not in its map (it adds 0 when scored). A vision subset
-# with an empty class has no finite WOE, so such a fit has no vision map rows.
+# with an empty class has no finite WOE, so such a fit has no vision map rows. Each fit sums
+# the other folds' rows; a presentation bucket counts for the present band it has in that fit.
 CREATE_MAP = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_map ON COMMIT DROP AS
 WITH raw_sums AS (
-    SELECT f.fit_id, s.band_name, s.band_value,
+    SELECT f.fit_id, s.band_name, coalesce(s.band_value, pb.band_value) AS band_value,
            sum(s.w_pos) AS w_pos, sum(s.w_neg) AS w_neg, sum(s.n_rows) AS n_rows
     FROM woe_fits AS f
     JOIN woe_fold_sums AS s ON f.fit_id = -1 OR s.fold_id <> f.fit_id
-    GROUP BY f.fit_id, s.band_name, s.band_value
-    UNION ALL
-    SELECT p.fit_id, 'present', p.band_value, p.w_pos, p.w_neg, p.n_rows
-    FROM woe_present_sums AS p
+    LEFT JOIN woe_present_bands AS pb
+      ON pb.fit_id = f.fit_id AND pb.bucket = s.present_bucket
+    GROUP BY f.fit_id, s.band_name, coalesce(s.band_value, pb.band_value)
 ), normalised AS (
     SELECT s.fit_id, s.band_name, s.band_value, s.n_rows,
            s.w_pos / t.mean_w AS sum_w_pos,
@@ -335,7 +362,8 @@ WHERE n.total_pos > 0 AND n.total_neg > 0
 
 
 def _scored(fit: sql.Composable, where: sql.Composable) -> sql.Composed:
-    """Score woe_rows under one fit (its cuts, base logit and map) with the live functions."""
+    """Score woe_rows under one fit (its present bands, base logit and map) with the live
+    functions; the present band comes from the row's presentation bucket."""
     joins = sql.SQL("\n").join(
         sql.SQL(
             "LEFT JOIN woe_map AS {m} ON {m_fit} = {fit} AND {m_name} = {name} "
@@ -344,62 +372,65 @@ def _scored(fit: sql.Composable, where: sql.Composable) -> sql.Composed:
             m=sql.Identifier(f"m_{b}"), m_fit=_col(f"m_{b}", "fit_id"), fit=fit,
             m_name=_col(f"m_{b}", "band_name"), name=sql.Literal(b),
             m_value=_col(f"m_{b}", "band_value"),
-            value=sql.SQL("p.present") if b == "present" else _col("r", b),
+            value=_col("pb", "band_value") if b == "present" else _col("r", b),
         )
         for b in ALL_BANDS
     )
     woes = sql.SQL(", ").join(_col(f"m_{b}", "woe") for b in ALL_BANDS)
     return sql.SQL(
         """
-SELECT r.generation, r.listing_id, r.t0, r.slice, r.y, r.fold_id,
+SELECT r.generation, r.listing_id, r.t0, r.y, r.fold_id,
        l.woe_logit, ml.woe_anchor_probability_v1(l.woe_logit) AS woe_p
 FROM woe_rows AS r
 JOIN woe_totals AS t ON t.fit_id = {fit}
-JOIN woe_cuts AS c ON c.fit_id = {fit}
-CROSS JOIN LATERAL (SELECT {present} AS present) AS p
+LEFT JOIN woe_present_bands AS pb
+  ON pb.fit_id = {fit} AND pb.bucket = width_bucket(r.presentation_score, (SELECT e.edges FROM woe_present_edges AS e))
 {joins}
 CROSS JOIN LATERAL (SELECT ml.woe_anchor_logit_v1(t.base_logit, {woes}) AS woe_logit) AS l
 WHERE {where}
 """
-    ).format(fit=fit, present=present_band("r", "c"), joins=joins, woes=woes, where=where)
+    ).format(fit=fit, joins=joins, woes=woes, where=where)
 
 
 # SPEC 6: each train_sold row scored by the fit of its own fold (which excluded its fold).
 CREATE_OOF = sql.SQL("CREATE TEMPORARY TABLE woe_oof ON COMMIT DROP AS {}").format(
-    _scored(_col("r", "fold_id"), sql.SQL("r.slice = 'train_sold'")))
+    _scored(_col("r", "fold_id"), sql.SQL("r.fold_id IS NOT NULL")))
 
 # The final mapping's scores (what the live views give) of the evaluation rows.
 CREATE_EVAL_SCORES = sql.SQL("CREATE TEMPORARY TABLE woe_eval_scores ON COMMIT DROP AS {}").format(
-    _scored(sql.SQL("-1"), sql.SQL("r.slice = 'eval_sold_last_7d'")))
+    _scored(sql.SQL("-1"), sql.SQL("r.fold_id IS NULL")))
 
 
-def metrics(table: str, where: sql.Composable) -> sql.Composed:
-    """AUC by rank sums (ties count one half) and Brier score of woe_p against y, in SQL."""
+def metrics(table: str) -> sql.Composed:
+    """AUC by rank sums (ties count one half) and Brier score of woe_p against y, in SQL.
+
+    One sort by score: for each positive, the negatives strictly below it plus half of those
+    tied with it is (negatives below + negatives at or below) / 2, from two window counts over
+    the same ordering (GROUPS ... 1 PRECEDING ends before the row's peers; both frames only
+    grow, so each count is incremental).
+    """
     return sql.SQL(
         """
-WITH scored AS (
-    SELECT s.woe_p, s.y FROM {table} AS s WHERE {where}
-), by_score AS (
-    SELECT g.woe_p, g.n_pos, g.n_neg,
-           coalesce(sum(g.n_neg) OVER (ORDER BY g.woe_p ROWS BETWEEN UNBOUNDED PRECEDING
-                                       AND 1 PRECEDING), 0) AS neg_below
-    FROM (SELECT s.woe_p,
-                 count(*) FILTER (WHERE s.y = 1) AS n_pos,
-                 count(*) FILTER (WHERE s.y = 0) AS n_neg
-          FROM scored AS s GROUP BY s.woe_p) AS g
-)
-SELECT (SELECT count(*) FROM scored) AS n_rows,
-       (SELECT CASE WHEN sum(b.n_pos) > 0 AND sum(b.n_neg) > 0
-                    THEN sum(b.n_pos * (b.neg_below + 0.5 * b.n_neg))::float8
-                         / (sum(b.n_pos) * sum(b.n_neg))::float8 END
-        FROM by_score AS b) AS auc,
-       (SELECT avg((s.woe_p - s.y) * (s.woe_p - s.y)) FROM scored AS s) AS brier
+SELECT count(*) AS n_rows,
+       CASE WHEN sum(s.y) > 0 AND sum(1 - s.y) > 0
+            THEN (sum(s.neg_lt + s.neg_le) FILTER (WHERE s.y = 1) / 2.0)::float8
+                 / (sum(s.y) * sum(1 - s.y))::float8 END AS auc,
+       avg((s.woe_p - s.y) * (s.woe_p - s.y)) AS brier
+FROM (
+    SELECT o.y, o.woe_p,
+           count(*) FILTER (WHERE o.y = 0) OVER w_le AS neg_le,
+           count(*) FILTER (WHERE o.y = 0) OVER w_lt AS neg_lt
+    FROM {table} AS o
+    WINDOW by_p AS (ORDER BY o.woe_p),
+           w_le AS (by_p RANGE UNBOUNDED PRECEDING),
+           w_lt AS (by_p GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+) AS s
 """
-    ).format(table=sql.Identifier(table), where=where)
+    ).format(table=sql.Identifier(table))
 
 
-OOF_METRICS = metrics("woe_oof", sql.SQL("TRUE"))
-EVAL_METRICS = metrics("woe_eval_scores", sql.SQL("TRUE"))
+OOF_METRICS = metrics("woe_oof")
+EVAL_METRICS = metrics("woe_eval_scores")
 
 # Information Value of each band under the final mapping: sum over values of
 # (W+_b / W+ - W-_b / W-) * woe(b), with the same totals the WOE used.
@@ -471,8 +502,9 @@ INSERT_FIT_REPORT = sql.SQL(
 
 # The trainer's statements: their text is part of code_sha256.
 FIT_STATEMENTS = (
-    SLICE_COUNTS, CREATE_DAYS, ANALYZE_DAYS, CREATE_ROWS, CREATE_ASSETS, CREATE_FITS, CREATE_TOTALS, FIT_TOTALS,
-    CREATE_CUTS, CREATE_FOLD_SUMS, CREATE_PRESENT_SUMS, CREATE_MAP, ANALYZE_FIT_TABLES, CREATE_OOF,
+    SLICE_COUNTS, CREATE_DAYS, ANALYZE_DAYS, CREATE_ROWS, ANALYZE_ROWS, CREATE_ASSETS, CREATE_FITS, CREATE_TOTALS, FIT_TOTALS,
+    CREATE_CUTS, CREATE_PRESENT_EDGES, CREATE_PRESENT_BANDS, CREATE_FOLD_SUMS, CREATE_MAP,
+    ANALYZE_FIT_TABLES, CREATE_OOF,
     CREATE_EVAL_SCORES, OOF_METRICS, EVAL_METRICS, INFORMATION_VALUE,
     LOCK_REGISTRY, DEACTIVATE_ALL, INSERT_REGISTRY, INSERT_CUTS, INSERT_MAP, INSERT_SCORES,
 )

@@ -275,13 +275,24 @@ CREATE FUNCTION ml.reject_rows_for_committed_package() RETURNS trigger
     AS $$
 DECLARE
     v_key text;
+    v_committed boolean;
 BEGIN
-    -- The registry row's xmin is the creating (or last activating) transaction.
-    SELECT r.model_key INTO v_key
-    FROM (SELECT DISTINCT model_key FROM new_rows) AS n
-    JOIN ml.woe_anchor_model_registry_v1 AS r USING (model_key)
-    WHERE r.xmin::text <> (pg_current_xact_id()::text::bigint % 4294967296)::text
+    -- One row per distinct model_key of the statement: an unknown key first (a missing
+    -- registry row), then a key whose registry row is not from this transaction (its xmin is
+    -- the creating, or last activating, transaction).
+    SELECT n.model_key, r.model_key IS NOT NULL INTO v_key, v_committed
+    FROM (SELECT DISTINCT new_rows.model_key FROM new_rows) AS n
+    LEFT JOIN ml.woe_anchor_model_registry_v1 AS r ON r.model_key = n.model_key
+    WHERE r.model_key IS NULL
+       OR r.xmin::text <> (pg_current_xact_id()::text::bigint % 4294967296)::text
+    ORDER BY r.model_key IS NOT NULL, n.model_key
     LIMIT 1;
+    IF v_key IS NOT NULL AND NOT v_committed THEN
+        RAISE EXCEPTION 'WOE package % does not exist: INSERT into %.% refused',
+            v_key, TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = 'Insert the registry row of the package first, in the same transaction.';
+    END IF;
     IF v_key IS NOT NULL THEN
         RAISE EXCEPTION 'WOE package % is already committed: INSERT into %.% refused',
             v_key, TG_TABLE_SCHEMA, TG_TABLE_NAME
@@ -767,8 +778,6 @@ CREATE UNIQUE INDEX woe_anchor_map_v1_fold_key ON ml.woe_anchor_map_v1 USING btr
 
 CREATE UNIQUE INDEX woe_anchor_model_registry_v1_one_active ON ml.woe_anchor_model_registry_v1 USING btree (is_active) WHERE is_active;
 
-CREATE INDEX woe_anchor_scores_v1_listing_idx ON ml.woe_anchor_scores_v1 USING btree (generation, listing_id, t0);
-
 CREATE INDEX listing_outcomes_sold_time_idx ON src.listing_outcomes USING btree (sold_time);
 
 CREATE INDEX listing_snapshots_t0_t0_idx ON src.listing_snapshots_t0 USING btree (t0);
@@ -813,9 +822,6 @@ ALTER TABLE ONLY ml.woe_anchor_fit_report_v1
 
 ALTER TABLE ONLY ml.woe_anchor_map_v1
     ADD CONSTRAINT woe_anchor_map_v1_model_key_fkey FOREIGN KEY (model_key) REFERENCES ml.woe_anchor_model_registry_v1(model_key);
-
-ALTER TABLE ONLY ml.woe_anchor_scores_v1
-    ADD CONSTRAINT woe_anchor_scores_v1_model_key_fkey FOREIGN KEY (model_key) REFERENCES ml.woe_anchor_model_registry_v1(model_key);
 
 ALTER TABLE ONLY src.listing_outcomes
     ADD CONSTRAINT listing_outcomes_snapshot_fkey FOREIGN KEY (generation, listing_id, t0) REFERENCES src.listing_snapshots_t0(generation, listing_id, t0) ON DELETE CASCADE;

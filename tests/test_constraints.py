@@ -184,3 +184,22 @@ def test_every_check_constraint_is_exercised(conn):
     }
     covered = {f"ck_{c[0].split('.')[1]}_{_constraint_column(c)}" for c in CASES}
     assert names - covered == set(), "add a bad-row case for these constraints"
+
+
+@pytest.mark.parametrize("table", ["ml.woe_anchor_cuts_v1", "ml.woe_anchor_map_v1",
+                                   "ml.woe_anchor_scores_v1"])
+def test_artifact_rows_of_an_unknown_package_are_refused(parents, table):
+    """Scores carry no per-row foreign key (0022): the statement-level trigger refuses a
+    model_key without a registry row, with the foreign-key SQLSTATE and a clear message."""
+    rows = [{**VALID[table], "model_key": "k1"}, {**VALID[table], "model_key": "no_such_package"}]
+    if table == "ml.woe_anchor_scores_v1":
+        rows[1]["listing_id"] = 2
+    with pytest.raises(psycopg.errors.ForeignKeyViolation,
+                       match="no_such_package") as err, parents.transaction():
+        for row in rows:
+            _insert(parents, table, row)
+    assert err.value.diag.sqlstate == "23503"
+    with parents.transaction():
+        assert parents.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE model_key = 'no_such_package'").format(
+                sql.Identifier(*table.split(".")))).fetchone()[0] == 0

@@ -1,7 +1,7 @@
 """live scores: look up the final map once per query instead of ten joins per row
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0022
 
 ml.woe_anchor_scores_live_v1 (0009) joined ml.woe_anchor_map_v1 ten times; each join hashed a
 band value per row and carried the row through another join node, about 60% of the view's
@@ -28,7 +28,7 @@ baselines of the entrypoint change with it: certify again after upgrading.
 from alembic import op
 
 revision = "0025"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
