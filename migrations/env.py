@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from logging.config import fileConfig
+
 from alembic import context
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import Engine
@@ -9,6 +11,9 @@ from sqlalchemy.engine import Engine
 from harness import db
 
 config = context.config
+if config.config_file_name is not None and config.attributes.get("connection") is None:
+    # CLI runs log "Running upgrade ..." lines; embedded callers keep their own logging.
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 # Alembic's version table lives in public; our objects live in audit, src and ml.
 VERSION_TABLE_SCHEMA = "public"
