@@ -80,7 +80,7 @@ def run(url: str, *, rows: int, seed: int, replace_data: bool, retrain: bool,
 
     with psycopg.connect(url) as conn:
         with steps.step("data", f"synthetic source data ({rows:,} listings, seed {seed})"):
-            loaded = synth.fill(conn, rows, seed, replace=replace_data)
+            loaded = synth.fill(conn, rows, seed, replace=replace_data, log=log)
             if loaded.status == "skipped":
                 log(f"[run] data: kept the existing {loaded.snapshots:,} listings "
                     "(--replace-data regenerates them)")

@@ -29,6 +29,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import psycopg
@@ -215,8 +216,12 @@ def _count(conn: psycopg.Connection, table: str) -> int:
     return conn.execute(query).fetchone()[0]
 
 
-def fill(conn: psycopg.Connection, rows: int, seed: int, *, replace: bool = False) -> SynthResult:
-    """Load ``rows`` synthetic listings in one transaction; see the module docstring."""
+def fill(conn: psycopg.Connection, rows: int, seed: int, *, replace: bool = False,
+         log: Callable[[str], None] = lambda _message: None) -> SynthResult:
+    """Load ``rows`` synthetic listings in one transaction; see the module docstring.
+
+    ``log`` receives a line after each table, so long loads show progress.
+    """
     if rows < 1:
         raise ValueError(f"--rows must be >= 1, got {rows}")
     if not 0 <= seed < 2**40:
@@ -234,8 +239,11 @@ def fill(conn: psycopg.Connection, rows: int, seed: int, *, replace: bool = Fals
             conn.execute(sql.SQL("TRUNCATE {}").format(
                 sql.SQL(", ").join(sql.Identifier("src", t) for t in SOURCE_TABLES)))
         n_snap = conn.execute(_snapshots_sql(), params).rowcount
+        log(f"[synth] {n_snap:,} snapshots ({time.perf_counter() - started:.1f}s)")
         n_vis = conn.execute(_vision_sql(), params).rowcount
+        log(f"[synth] {n_vis:,} vision rows ({time.perf_counter() - started:.1f}s)")
         n_out = conn.execute(_outcomes_sql(), params).rowcount
+        log(f"[synth] {n_out:,} outcomes ({time.perf_counter() - started:.1f}s)")
     for table in SOURCE_TABLES:
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier("src", table)))
     conn.commit()
@@ -259,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         resolved = db.resolve(args.database_url)
         with db.connect(resolved.url) as conn:
-            result = fill(conn, args.rows, args.seed, replace=args.replace)
+            result = fill(conn, args.rows, args.seed, replace=args.replace,
+                          log=lambda m: print(m, file=sys.stderr, flush=True))
     except (ValueError, psycopg.Error) as exc:
         print(f"[synth] error: {exc}", file=sys.stderr)
         return 1
