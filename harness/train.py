@@ -177,7 +177,7 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         cur.execute("SET LOCAL enable_nestloop = off")
         # On a small shared machine, shipping a million wide rows through a Gather costs more
         # than the workers save; the statements are single-pass and run serially.
-        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 2")
         _enlarge_temp_buffers(cur)
         if options.persist:
             cur.execute(q.LOCK_REGISTRY)  # first: a concurrent trainer waits here
@@ -208,8 +208,7 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
             raise TrainError(f"--woe-folds {options.n_folds} exceeds the {n_days} distinct "
                              "training days (folds are blocked by day)")
         params["ref_ts"] = ref_ts
-        cur.execute(q.CREATE_DAYS, params)
-        cur.execute(q.ANALYZE_DAYS)
+        params["first_days"], params["fold_ids"] = cur.execute(q.FOLD_STARTS, params).fetchone()
         clock.lap("slices")
 
         cur.execute(q.CREATE_ROWS, params)

@@ -90,19 +90,27 @@ FROM ml.woe_anchor_slices_v1({eval_cutoff}) AS sl
 ).format(eval_cutoff=_param("eval_cutoff"))
 
 # Fold of each training day: the sorted distinct UTC days, day i of n gets floor(i * K / n).
-CREATE_DAYS = sql.SQL(
+# Python reads back only the first day of each non-empty fold and its fold id (K values), bound
+# into CREATE_ROWS: a join to a temporary table there would keep the source scans from
+# parallel workers (temporary tables are backend-local).
+FOLD_STARTS = sql.SQL(
     """
-CREATE TEMPORARY TABLE woe_days ON COMMIT DROP AS
-SELECT d.t0_day,
-       ((row_number() OVER (ORDER BY d.t0_day) - 1) * {n_folds}
-        / count(*) OVER ())::integer AS fold_id
-FROM (SELECT DISTINCT sl.t0_day
-      FROM ml.woe_anchor_slices_v1({eval_cutoff}) AS sl
-      WHERE sl.slice = 'train_sold') AS d
+SELECT array_agg(f.first_day ORDER BY f.fold_id) AS first_days,
+       array_agg(f.fold_id ORDER BY f.fold_id) AS fold_ids
+FROM (
+    SELECT n.fold_id, min(n.t0_day) AS first_day
+    FROM (
+        SELECT d.t0_day,
+               ((row_number() OVER (ORDER BY d.t0_day) - 1) * {n_folds}
+                / count(*) OVER ())::integer AS fold_id
+        FROM (SELECT DISTINCT sl.t0_day
+              FROM ml.woe_anchor_slices_v1({eval_cutoff}) AS sl
+              WHERE sl.slice = 'train_sold') AS d
+    ) AS n
+    GROUP BY n.fold_id
+) AS f
 """
 ).format(n_folds=_param("n_folds"), eval_cutoff=_param("eval_cutoff"))
-
-ANALYZE_DAYS = sql.SQL("ANALYZE woe_days")
 
 # One narrow row per train_sold / eval_sold_last_7d row: fold (NULL marks an eval row), label,
 # raw time-decay weight (before the per-fit division by the mean weight), the presentation
@@ -115,7 +123,10 @@ SELECT x.generation, x.listing_id, x.t0, x.fold_id, x.y, x.w_raw,
        (x.bs).has_assets, (x.bs).presentation_score,
        {band_columns}
 FROM (
-    SELECT sl.generation, sl.listing_id, sl.t0, sl.slice, sl.y_slow21 AS y, d.fold_id,
+    SELECT sl.generation, sl.listing_id, sl.t0, sl.slice, sl.y_slow21 AS y,
+           CASE WHEN sl.slice = 'train_sold' THEN
+               ({fold_ids}::integer[])[width_bucket(sl.t0_day, {first_days}::date[])]
+           END AS fold_id,
            CASE WHEN sl.slice = 'train_sold' THEN
                power(0.5::float8,
                      greatest(0.0::float8,
@@ -128,7 +139,6 @@ FROM (
       ON s.generation = sl.generation AND s.listing_id = sl.listing_id AND s.t0 = sl.t0
     LEFT JOIN src.listing_vision_features AS v
       ON v.generation = sl.generation AND v.listing_id = sl.listing_id
-    LEFT JOIN woe_days AS d ON d.t0_day = sl.t0_day AND sl.slice = 'train_sold'
     WHERE sl.slice IN ('train_sold', 'eval_sold_last_7d')
 ) AS x
 """
@@ -146,6 +156,8 @@ FROM (
     ref_ts=_param("ref_ts"),
     half_life_days=_param("half_life_days"),
     eval_cutoff=_param("eval_cutoff"),
+    fold_ids=_param("fold_ids"),
+    first_days=_param("first_days"),
 )
 
 # Statistics of the rows table (a sample of 30,000 rows): without them the planner guesses a
@@ -502,7 +514,7 @@ INSERT_FIT_REPORT = sql.SQL(
 
 # The trainer's statements: their text is part of code_sha256.
 FIT_STATEMENTS = (
-    SLICE_COUNTS, CREATE_DAYS, ANALYZE_DAYS, CREATE_ROWS, ANALYZE_ROWS, CREATE_ASSETS, CREATE_FITS, CREATE_TOTALS, FIT_TOTALS,
+    SLICE_COUNTS, FOLD_STARTS, CREATE_ROWS, ANALYZE_ROWS, CREATE_ASSETS, CREATE_FITS, CREATE_TOTALS, FIT_TOTALS,
     CREATE_CUTS, CREATE_PRESENT_EDGES, CREATE_PRESENT_BANDS, CREATE_FOLD_SUMS, CREATE_MAP,
     ANALYZE_FIT_TABLES, CREATE_OOF,
     CREATE_EVAL_SCORES, OOF_METRICS, EVAL_METRICS, INFORMATION_VALUE,
