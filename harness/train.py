@@ -229,6 +229,7 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         cur.execute(q.CREATE_PRESENT_BANDS)
         cur.execute(q.CREATE_FOLD_SUMS)
         cur.execute(q.CREATE_MAP, params)
+        cur.execute(q.CREATE_LOOKUP)
         cur.execute(q.ANALYZE_FIT_TABLES)
         clock.lap("fit")
 
