@@ -195,8 +195,8 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
             "t1": options.dsold_thresholds[0], "t2": options.dsold_thresholds[1],
             "t3": options.dsold_thresholds[2], "t4": options.dsold_thresholds[3],
         }
-        (n_train, n_eval, n_censored, n_pos, n_before_t0, n_days, ref_ts) = cur.execute(
-            q.SLICE_COUNTS, params).fetchone()
+        (n_train, n_eval, n_censored, n_pos, n_before_t0, n_days, ref_ts, first_days,
+         fold_ids) = cur.execute(q.SLICE_COUNTS, params).fetchone()
         if n_before_t0:
             raise TrainError(f"{n_before_t0} training rows have sold_time before t0 "
                              "(negative duration)")
@@ -209,8 +209,7 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         if options.oof and options.n_folds > n_days:
             raise TrainError(f"--woe-folds {options.n_folds} exceeds the {n_days} distinct "
                              "training days (folds are blocked by day)")
-        params["ref_ts"] = ref_ts
-        params["first_days"], params["fold_ids"] = cur.execute(q.FOLD_STARTS, params).fetchone()
+        params.update(ref_ts=ref_ts, first_days=first_days, fold_ids=fold_ids)
         clock.lap("slices")
 
         cur.execute(q.CREATE_ROWS, params)

@@ -76,41 +76,51 @@ def _param(name: str) -> sql.Placeholder:
     return sql.Placeholder(name)
 
 
+# The slice counts, the validation figures and the fold of each training day in one scan of
+# the slices (grouped per slice and UTC day first, which parallel workers can share; a
+# count(DISTINCT) would keep the scan serial). Fold of each training day: the sorted distinct
+# UTC days, day i of n gets floor(i * K / n). Python reads back only the first day of each
+# non-empty fold and its fold id (at most K values), bound into CREATE_ROWS: a join to a
+# temporary table there would keep the source scans from parallel workers (temporary tables
+# are backend-local).
 SLICE_COUNTS = sql.SQL(
     """
-SELECT count(*) FILTER (WHERE sl.slice = 'train_sold') AS train_sold,
-       count(*) FILTER (WHERE sl.slice = 'eval_sold_last_7d') AS eval_sold_last_7d,
-       count(*) FILTER (WHERE sl.slice = 'censored_ge_21d') AS censored_ge_21d,
-       count(*) FILTER (WHERE sl.slice = 'train_sold' AND sl.y_slow21 = 1) AS train_pos,
-       count(*) FILTER (WHERE sl.slice = 'train_sold' AND sl.label_ts < sl.t0) AS sold_before_t0,
-       count(DISTINCT sl.t0_day) FILTER (WHERE sl.slice = 'train_sold') AS train_days,
-       max(sl.label_ts) FILTER (WHERE sl.slice = 'train_sold') AS ref_ts
-FROM ml.woe_anchor_slices_v1({eval_cutoff}) AS sl
+WITH per_day AS (
+    SELECT sl.slice, sl.t0_day,
+           count(*) AS n_rows,
+           count(*) FILTER (WHERE sl.y_slow21 = 1) AS n_pos,
+           count(*) FILTER (WHERE sl.label_ts < sl.t0) AS n_before_t0,
+           max(sl.label_ts) AS ref_ts
+    FROM ml.woe_anchor_slices_v1({eval_cutoff}) AS sl
+    GROUP BY sl.slice, sl.t0_day
+), train_days AS (
+    SELECT d.t0_day,
+           ((row_number() OVER (ORDER BY d.t0_day) - 1) * {n_folds}
+            / count(*) OVER ())::integer AS fold_id
+    FROM per_day AS d
+    WHERE d.slice = 'train_sold'
+), fold_starts AS (
+    SELECT array_agg(f.first_day ORDER BY f.fold_id) AS first_days,
+           array_agg(f.fold_id ORDER BY f.fold_id) AS fold_ids
+    FROM (SELECT t.fold_id, min(t.t0_day) AS first_day
+          FROM train_days AS t
+          GROUP BY t.fold_id) AS f
+)
+SELECT coalesce(sum(d.n_rows) FILTER (WHERE d.slice = 'train_sold'), 0)::bigint AS train_sold,
+       coalesce(sum(d.n_rows) FILTER (WHERE d.slice = 'eval_sold_last_7d'), 0)::bigint
+           AS eval_sold_last_7d,
+       coalesce(sum(d.n_rows) FILTER (WHERE d.slice = 'censored_ge_21d'), 0)::bigint
+           AS censored_ge_21d,
+       coalesce(sum(d.n_pos) FILTER (WHERE d.slice = 'train_sold'), 0)::bigint AS train_pos,
+       coalesce(sum(d.n_before_t0) FILTER (WHERE d.slice = 'train_sold'), 0)::bigint
+           AS sold_before_t0,
+       count(*) FILTER (WHERE d.slice = 'train_sold') AS train_days,
+       max(d.ref_ts) FILTER (WHERE d.slice = 'train_sold') AS ref_ts,
+       (SELECT s.first_days FROM fold_starts AS s) AS first_days,
+       (SELECT s.fold_ids FROM fold_starts AS s) AS fold_ids
+FROM per_day AS d
 """
-).format(eval_cutoff=_param("eval_cutoff"))
-
-# Fold of each training day: the sorted distinct UTC days, day i of n gets floor(i * K / n).
-# Python reads back only the first day of each non-empty fold and its fold id (K values), bound
-# into CREATE_ROWS: a join to a temporary table there would keep the source scans from
-# parallel workers (temporary tables are backend-local).
-FOLD_STARTS = sql.SQL(
-    """
-SELECT array_agg(f.first_day ORDER BY f.fold_id) AS first_days,
-       array_agg(f.fold_id ORDER BY f.fold_id) AS fold_ids
-FROM (
-    SELECT n.fold_id, min(n.t0_day) AS first_day
-    FROM (
-        SELECT d.t0_day,
-               ((row_number() OVER (ORDER BY d.t0_day) - 1) * {n_folds}
-                / count(*) OVER ())::integer AS fold_id
-        FROM (SELECT DISTINCT sl.t0_day
-              FROM ml.woe_anchor_slices_v1({eval_cutoff}) AS sl
-              WHERE sl.slice = 'train_sold') AS d
-    ) AS n
-    GROUP BY n.fold_id
-) AS f
-"""
-).format(n_folds=_param("n_folds"), eval_cutoff=_param("eval_cutoff"))
+).format(eval_cutoff=_param("eval_cutoff"), n_folds=_param("n_folds"))
 
 # One narrow row per train_sold / eval_sold_last_7d row: fold (NULL marks an eval row), label,
 # raw time-decay weight (before the per-fit division by the mean weight), the presentation
@@ -555,7 +565,7 @@ INSERT_FIT_REPORT = sql.SQL(
 
 # The trainer's statements: their text is part of code_sha256.
 FIT_STATEMENTS = (
-    SLICE_COUNTS, FOLD_STARTS, CREATE_ROWS, ANALYZE_ROWS, CREATE_ASSETS, CREATE_FITS, CREATE_TOTALS, FIT_TOTALS,
+    SLICE_COUNTS, CREATE_ROWS, ANALYZE_ROWS, CREATE_ASSETS, CREATE_FITS, CREATE_TOTALS, FIT_TOTALS,
     CREATE_CUTS, CREATE_PRESENT_EDGES, CREATE_PRESENT_BANDS, CREATE_FOLD_SUMS, CREATE_MAP,
     CREATE_LOOKUP, ANALYZE_FIT_TABLES, CREATE_OOF,
     CREATE_EVAL_SCORES, OOF_METRICS, EVAL_METRICS, INFORMATION_VALUE,
