@@ -125,7 +125,10 @@ FROM per_day AS d
 # One narrow row per train_sold / eval_sold_last_7d row: fold (NULL marks an eval row), label,
 # raw time-decay weight (before the per-fit division by the mean weight), the presentation
 # score and all bands but present (its cuts come later). Every column read later and no other:
-# the table is written once and scanned by every later statement.
+# the table is written once and scanned by every later statement. Written in the scores' key
+# order (sorted in the parallel workers, merged by the leader), so the OOF scores come out in
+# that order too and the sort before the scores INSERT (which keeps its ORDER BY: the key
+# order is what makes the primary-key inserts cheap) finds them presorted.
 CREATE_ROWS = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_rows ON COMMIT DROP AS
@@ -151,6 +154,7 @@ FROM (
       ON v.generation = sl.generation AND v.listing_id = sl.listing_id
     WHERE sl.slice IN ('train_sold', 'eval_sold_last_7d')
 ) AS x
+ORDER BY x.generation, x.listing_id, x.t0
 """
 ).format(
     band_columns=sql.SQL(", ").join(
