@@ -178,8 +178,8 @@ ORDER BY x.generation, x.listing_id, x.t0
 # few thousand wide rows and sorts a million rows for merge joins against six-row tables.
 ANALYZE_ROWS = sql.SQL("ANALYZE woe_rows")
 
-# The small per-fit tables: with statistics the planner hashes them instead of merge-joining
-# a million rows against them.
+# The per-fit lookup rows the scoring joins a million rows to: with statistics the planner
+# hashes the few lookup rows instead of sorting the million for a merge join.
 ANALYZE_FIT_TABLES = sql.SQL("ANALYZE woe_lookup")
 
 # The presentation scores of the training rows with assets: the K+1 quantile sorts read only
