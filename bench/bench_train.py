@@ -75,8 +75,8 @@ def run_baseline(url: str) -> dict:
         cutoff = cur.execute("SELECT ml.woe_anchor_default_eval_cutoff_v1()").fetchone()[0]
         params = {"eval_cutoff": cutoff, "n_folds": 5, "half_life_days": 90.0,
                   "t1": -0.15, "t2": -0.05, "t3": 0.05, "t4": 0.15}
-        params["ref_ts"] = cur.execute(q.SLICE_COUNTS, params).fetchone()[-1]
-        cur.execute(q.CREATE_DAYS, params)
+        params["ref_ts"], params["first_days"], params["fold_ids"] = cur.execute(
+            q.SLICE_COUNTS, params).fetchone()[-3:]
         cur.execute(q.CREATE_ROWS, params)  # bands from the same definition, for a fair race
         rows = cur.execute(BASELINE_ROWS).fetchall()
         df = pd.DataFrame(rows, columns=[d.name for d in cur.description])

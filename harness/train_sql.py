@@ -76,38 +76,59 @@ def _param(name: str) -> sql.Placeholder:
     return sql.Placeholder(name)
 
 
+# The slice counts, the validation figures and the fold of each training day in one scan of
+# the slices (grouped per slice and UTC day first, which parallel workers can share; a
+# count(DISTINCT) would keep the scan serial). Fold of each training day: the sorted distinct
+# UTC days, day i of n gets floor(i * K / n). Python reads back only the first day of each
+# non-empty fold and its fold id (at most K values), bound into CREATE_ROWS: a join to a
+# temporary table there would keep the source scans from parallel workers (temporary tables
+# are backend-local).
 SLICE_COUNTS = sql.SQL(
     """
-SELECT count(*) FILTER (WHERE sl.slice = 'train_sold') AS train_sold,
-       count(*) FILTER (WHERE sl.slice = 'eval_sold_last_7d') AS eval_sold_last_7d,
-       count(*) FILTER (WHERE sl.slice = 'censored_ge_21d') AS censored_ge_21d,
-       count(*) FILTER (WHERE sl.slice = 'train_sold' AND sl.y_slow21 = 1) AS train_pos,
-       count(*) FILTER (WHERE sl.slice = 'train_sold' AND sl.label_ts < sl.t0) AS sold_before_t0,
-       count(DISTINCT sl.t0_day) FILTER (WHERE sl.slice = 'train_sold') AS train_days,
-       max(sl.label_ts) FILTER (WHERE sl.slice = 'train_sold') AS ref_ts
-FROM ml.woe_anchor_slices_v1({eval_cutoff}) AS sl
+WITH per_day AS (
+    SELECT sl.slice, sl.t0_day,
+           count(*) AS n_rows,
+           count(*) FILTER (WHERE sl.y_slow21 = 1) AS n_pos,
+           count(*) FILTER (WHERE sl.label_ts < sl.t0) AS n_before_t0,
+           max(sl.label_ts) AS ref_ts
+    FROM ml.woe_anchor_slices_v1({eval_cutoff}) AS sl
+    GROUP BY sl.slice, sl.t0_day
+), train_days AS (
+    SELECT d.t0_day,
+           ((row_number() OVER (ORDER BY d.t0_day) - 1) * {n_folds}
+            / count(*) OVER ())::integer AS fold_id
+    FROM per_day AS d
+    WHERE d.slice = 'train_sold'
+), fold_starts AS (
+    SELECT array_agg(f.first_day ORDER BY f.fold_id) AS first_days,
+           array_agg(f.fold_id ORDER BY f.fold_id) AS fold_ids
+    FROM (SELECT t.fold_id, min(t.t0_day) AS first_day
+          FROM train_days AS t
+          GROUP BY t.fold_id) AS f
+)
+SELECT coalesce(sum(d.n_rows) FILTER (WHERE d.slice = 'train_sold'), 0)::bigint AS train_sold,
+       coalesce(sum(d.n_rows) FILTER (WHERE d.slice = 'eval_sold_last_7d'), 0)::bigint
+           AS eval_sold_last_7d,
+       coalesce(sum(d.n_rows) FILTER (WHERE d.slice = 'censored_ge_21d'), 0)::bigint
+           AS censored_ge_21d,
+       coalesce(sum(d.n_pos) FILTER (WHERE d.slice = 'train_sold'), 0)::bigint AS train_pos,
+       coalesce(sum(d.n_before_t0) FILTER (WHERE d.slice = 'train_sold'), 0)::bigint
+           AS sold_before_t0,
+       count(*) FILTER (WHERE d.slice = 'train_sold') AS train_days,
+       max(d.ref_ts) FILTER (WHERE d.slice = 'train_sold') AS ref_ts,
+       (SELECT s.first_days FROM fold_starts AS s) AS first_days,
+       (SELECT s.fold_ids FROM fold_starts AS s) AS fold_ids
+FROM per_day AS d
 """
-).format(eval_cutoff=_param("eval_cutoff"))
-
-# Fold of each training day: the sorted distinct UTC days, day i of n gets floor(i * K / n).
-CREATE_DAYS = sql.SQL(
-    """
-CREATE TEMPORARY TABLE woe_days ON COMMIT DROP AS
-SELECT d.t0_day,
-       ((row_number() OVER (ORDER BY d.t0_day) - 1) * {n_folds}
-        / count(*) OVER ())::integer AS fold_id
-FROM (SELECT DISTINCT sl.t0_day
-      FROM ml.woe_anchor_slices_v1({eval_cutoff}) AS sl
-      WHERE sl.slice = 'train_sold') AS d
-"""
-).format(n_folds=_param("n_folds"), eval_cutoff=_param("eval_cutoff"))
-
-ANALYZE_DAYS = sql.SQL("ANALYZE woe_days")
+).format(eval_cutoff=_param("eval_cutoff"), n_folds=_param("n_folds"))
 
 # One narrow row per train_sold / eval_sold_last_7d row: fold (NULL marks an eval row), label,
 # raw time-decay weight (before the per-fit division by the mean weight), the presentation
 # score and all bands but present (its cuts come later). Every column read later and no other:
-# the table is written once and scanned by every later statement.
+# the table is written once and scanned by every later statement. Written in the scores' key
+# order (sorted in the parallel workers, merged by the leader), so the OOF scores come out in
+# that order too and the sort before the scores INSERT (which keeps its ORDER BY: the key
+# order is what makes the primary-key inserts cheap) finds them presorted.
 CREATE_ROWS = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_rows ON COMMIT DROP AS
@@ -115,7 +136,10 @@ SELECT x.generation, x.listing_id, x.t0, x.fold_id, x.y, x.w_raw,
        (x.bs).has_assets, (x.bs).presentation_score,
        {band_columns}
 FROM (
-    SELECT sl.generation, sl.listing_id, sl.t0, sl.slice, sl.y_slow21 AS y, d.fold_id,
+    SELECT sl.generation, sl.listing_id, sl.t0, sl.slice, sl.y_slow21 AS y,
+           CASE WHEN sl.slice = 'train_sold' THEN
+               ({fold_ids}::integer[])[width_bucket(sl.t0_day, {first_days}::date[])]
+           END AS fold_id,
            CASE WHEN sl.slice = 'train_sold' THEN
                power(0.5::float8,
                      greatest(0.0::float8,
@@ -128,9 +152,9 @@ FROM (
       ON s.generation = sl.generation AND s.listing_id = sl.listing_id AND s.t0 = sl.t0
     LEFT JOIN src.listing_vision_features AS v
       ON v.generation = sl.generation AND v.listing_id = sl.listing_id
-    LEFT JOIN woe_days AS d ON d.t0_day = sl.t0_day AND sl.slice = 'train_sold'
     WHERE sl.slice IN ('train_sold', 'eval_sold_last_7d')
 ) AS x
+ORDER BY x.generation, x.listing_id, x.t0
 """
 ).format(
     band_columns=sql.SQL(", ").join(
@@ -146,15 +170,17 @@ FROM (
     ref_ts=_param("ref_ts"),
     half_life_days=_param("half_life_days"),
     eval_cutoff=_param("eval_cutoff"),
+    fold_ids=_param("fold_ids"),
+    first_days=_param("first_days"),
 )
 
 # Statistics of the rows table (a sample of 30,000 rows): without them the planner guesses a
 # few thousand wide rows and sorts a million rows for merge joins against six-row tables.
 ANALYZE_ROWS = sql.SQL("ANALYZE woe_rows")
 
-# The small per-fit tables: with statistics the planner hashes them instead of merge-joining
-# a million rows against them.
-ANALYZE_FIT_TABLES = sql.SQL("ANALYZE woe_totals, woe_present_bands, woe_map")
+# The per-fit lookup rows the scoring joins a million rows to: with statistics the planner
+# hashes the few lookup rows instead of sorting the million for a merge join.
+ANALYZE_FIT_TABLES = sql.SQL("ANALYZE woe_lookup")
 
 # The presentation scores of the training rows with assets: the K+1 quantile sorts read only
 # these two columns.
@@ -361,35 +387,76 @@ WHERE n.total_pos > 0 AND n.total_neg > 0
 ).format(eps=sql.SQL("{}::float8").format(_param("eps")))
 
 
+_LOOKUP_ARRAYS = sql.SQL(",\n           ").join(
+    sql.SQL(
+        "array_agg(m.band_value ORDER BY m.band_value) FILTER (WHERE m.band_name = {name}) "
+        "AS {values},\n           "
+        "array_agg(m.woe ORDER BY m.band_value) FILTER (WHERE m.band_name = {name}) AS {woes}"
+    ).format(name=sql.Literal(b), values=sql.Identifier(f"{b}_values"),
+             woes=sql.Identifier(f"{b}_woes"))
+    for b in FOLD_INDEPENDENT_BANDS
+)
+
+# Each fit's map as one row of arrays, so scoring a row looks its WOEs up with array_position
+# (as the live view 0025 does) instead of passing through ten hash joins: per band the fit's
+# values and their WOEs in the same order; for present, the WOE of each presentation bucket
+# (element bucket + 1) under the fit's own present band of that bucket. A value or bucket the
+# fit's map lacks gives NULL, which the logit adds as 0, exactly like the missing join row did.
+CREATE_LOOKUP = sql.SQL(
+    """
+CREATE TEMPORARY TABLE woe_lookup ON COMMIT DROP AS
+SELECT t.fit_id, t.base_logit, e.edges AS present_edges,
+       (SELECT array_agg(pm.woe ORDER BY b.bucket)
+        FROM generate_series(0, cardinality(e.edges)) AS b(bucket)
+        LEFT JOIN woe_present_bands AS pb ON pb.fit_id = t.fit_id AND pb.bucket = b.bucket
+        LEFT JOIN woe_map AS pm
+          ON pm.fit_id = t.fit_id AND pm.band_name = 'present' AND pm.band_value = pb.band_value
+       ) AS present_woes,
+       a.*
+FROM woe_totals AS t
+CROSS JOIN woe_present_edges AS e
+CROSS JOIN LATERAL (
+    SELECT {arrays}
+    FROM woe_map AS m
+    WHERE m.fit_id = t.fit_id
+) AS a
+"""
+).format(arrays=_LOOKUP_ARRAYS)
+
+
+def _woe_lookup(band: str) -> sql.Composed:
+    """The WOE of a woe_rows row's band under the woe_lookup row k (NULL: not in the map)."""
+    if band == "present":
+        return sql.SQL("k.present_woes[width_bucket(r.presentation_score, k.present_edges) + 1]")
+    return sql.SQL("k.{woes}[array_position(k.{values}, r.{band})]").format(
+        woes=sql.Identifier(f"{band}_woes"), values=sql.Identifier(f"{band}_values"),
+        band=sql.Identifier(band))
+
+
 def _scored(fit: sql.Composable, where: sql.Composable) -> sql.Composed:
-    """Score woe_rows under one fit (its present bands, base logit and map) with the live
-    functions; the present band comes from the row's presentation bucket."""
-    joins = sql.SQL("\n").join(
-        sql.SQL(
-            "LEFT JOIN woe_map AS {m} ON {m_fit} = {fit} AND {m_name} = {name} "
-            "AND {m_value} = {value}"
-        ).format(
-            m=sql.Identifier(f"m_{b}"), m_fit=_col(f"m_{b}", "fit_id"), fit=fit,
-            m_name=_col(f"m_{b}", "band_name"), name=sql.Literal(b),
-            m_value=_col(f"m_{b}", "band_value"),
-            value=_col("pb", "band_value") if b == "present" else _col("r", b),
-        )
-        for b in ALL_BANDS
-    )
-    woes = sql.SQL(", ").join(_col(f"m_{b}", "woe") for b in ALL_BANDS)
+    """Score woe_rows under one fit (its lookup row) with the live functions.
+
+    OFFSET 0 keeps woe_logit a value computed once per row: otherwise the planner pastes the
+    whole inlined logit expression (ten lookups) into both woe_logit and woe_p (the tables
+    are temporary, so the parallel plans it would cost do not exist here anyway).
+    """
+    woes = sql.SQL(",\n        ").join(_woe_lookup(b) for b in ALL_BANDS)
     return sql.SQL(
         """
-SELECT r.generation, r.listing_id, r.t0, r.y, r.fold_id,
-       l.woe_logit, ml.woe_anchor_probability_v1(l.woe_logit) AS woe_p
-FROM woe_rows AS r
-JOIN woe_totals AS t ON t.fit_id = {fit}
-LEFT JOIN woe_present_bands AS pb
-  ON pb.fit_id = {fit} AND pb.bucket = width_bucket(r.presentation_score, (SELECT e.edges FROM woe_present_edges AS e))
-{joins}
-CROSS JOIN LATERAL (SELECT ml.woe_anchor_logit_v1(t.base_logit, {woes}) AS woe_logit) AS l
-WHERE {where}
+SELECT s.generation, s.listing_id, s.t0, s.y, s.fold_id,
+       s.woe_logit, ml.woe_anchor_probability_v1(s.woe_logit) AS woe_p
+FROM (
+    SELECT r.generation, r.listing_id, r.t0, r.y, r.fold_id,
+           ml.woe_anchor_logit_v1(
+        k.base_logit,
+        {woes}) AS woe_logit
+    FROM woe_rows AS r
+    JOIN woe_lookup AS k ON k.fit_id = {fit}
+    WHERE {where}
+    OFFSET 0
+) AS s
 """
-    ).format(fit=fit, joins=joins, woes=woes, where=where)
+    ).format(fit=fit, woes=woes, where=where)
 
 
 # SPEC 6: each train_sold row scored by the fit of its own fold (which excluded its fold).
@@ -502,9 +569,9 @@ INSERT_FIT_REPORT = sql.SQL(
 
 # The trainer's statements: their text is part of code_sha256.
 FIT_STATEMENTS = (
-    SLICE_COUNTS, CREATE_DAYS, ANALYZE_DAYS, CREATE_ROWS, ANALYZE_ROWS, CREATE_ASSETS, CREATE_FITS, CREATE_TOTALS, FIT_TOTALS,
+    SLICE_COUNTS, CREATE_ROWS, ANALYZE_ROWS, CREATE_ASSETS, CREATE_FITS, CREATE_TOTALS, FIT_TOTALS,
     CREATE_CUTS, CREATE_PRESENT_EDGES, CREATE_PRESENT_BANDS, CREATE_FOLD_SUMS, CREATE_MAP,
-    ANALYZE_FIT_TABLES, CREATE_OOF,
+    CREATE_LOOKUP, ANALYZE_FIT_TABLES, CREATE_OOF,
     CREATE_EVAL_SCORES, OOF_METRICS, EVAL_METRICS, INFORMATION_VALUE,
     LOCK_REGISTRY, DEACTIVATE_ALL, INSERT_REGISTRY, INSERT_CUTS, INSERT_MAP, INSERT_SCORES,
 )

@@ -122,7 +122,10 @@ def test_matches_numpy_reference_on_edge_datasets(conn, name):
     train.FitOptions(n_folds=3, eps=0.1, half_life_days=45.0,
                      dsold_thresholds=(-0.2, -0.1, 0.0, 0.1)),
     train.FitOptions(oof=False, eps=2.0),
-], ids=["defaults", "other_hyperparameters", "no_oof"])
+    # More folds than training days: some folds are empty (day i of n gets floor(i * K / n)),
+    # so the bound fold starts must carry their fold ids, not their positions.
+    train.FitOptions(oof=False, n_folds=1000),
+], ids=["defaults", "other_hyperparameters", "no_oof", "no_oof_more_folds_than_days"])
 def test_matches_numpy_reference_on_synth_data(conn, options):
     synth.fill(conn, 2500, seed=11, replace=True)
     report = train.fit(conn, options, log=lambda _m: None)
