@@ -1,8 +1,9 @@
-"""Test data without the trainer: source rows generated in SQL and complete WOE packages.
+"""Test data independent of the trainer: source rows generated in SQL and hand-made packages.
 
-harness.train is written in parallel; until it lands, tests insert a valid package directly
-(registry with base_rate/base_logit/thresholds, one final cuts row, final map rows for every
-band value of all ten groups). Swap insert_package for the real trainer when it exists.
+Certification, live-scoring and hardening tests need a package whose every WOE is known in
+advance (final map rows for all 44 band values of the ten groups, registry with base rate and
+thresholds, one final cuts row), so they can compute expected scores by hand and stay
+independent of the trainer's own correctness, which tests/test_train*.py prove separately.
 """
 
 from __future__ import annotations
