@@ -98,3 +98,17 @@ def insert_package(conn: psycopg.Connection, model_key: str, *, activate: bool =
                      "WHERE is_active AND model_key <> %s", (model_key,))
         conn.execute("UPDATE ml.woe_anchor_model_registry_v1 SET is_active = true "
                      "WHERE model_key = %s", (model_key,))
+
+
+def certified_database(make_database, n_listings: int) -> str:
+    """A fresh database at head with n listings and package pkg_a, baselined and certified."""
+    from harness import certify
+
+    url = make_database(migrate_to="head")
+    with psycopg.connect(url) as c:
+        insert_source(c, n_listings)
+        insert_package(c, "pkg_a")
+    certify.baseline(url)
+    results = certify.run(url)
+    assert [r.status for r in results] == ["CERTIFIED", "CERTIFIED"], [r.as_json() for r in results]
+    return url

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from harness import certify
-from tests.packages import BAND_ORDER, insert_package, insert_source
+from tests.packages import BAND_ORDER, certified_database, insert_package
 
 GUARDED = "SELECT * FROM ml.woe_anchor_scores_live_train_v LIMIT 10"
 ENTRYPOINT = "ml.woe_anchor_feature_store_t0_v1_v"
@@ -20,15 +20,7 @@ ENTRYPOINT = "ml.woe_anchor_feature_store_t0_v1_v"
 @pytest.fixture
 def certified(make_database) -> str:
     """A database at head with 400 listings over 20 days, package pkg_a active and certified."""
-    url = make_database(migrate_to="head")
-    with psycopg.connect(url) as c:
-        insert_source(c, 400)
-        insert_package(c, "pkg_a")
-    certify.baseline(url)
-    results = certify.run(url)
-    assert [r.status for r in results] == ["CERTIFIED", "CERTIFIED"], [
-        r.as_json() for r in results]
-    return url
+    return certified_database(make_database, 400)
 
 
 def refusal(url: str) -> str:

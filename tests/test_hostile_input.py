@@ -20,7 +20,7 @@ from psycopg import sql
 
 from harness import certify, train
 from tests.conftest import ROOT
-from tests.packages import insert_package, insert_source
+from tests.packages import certified_database, insert_package
 from tests.roles import READER, as_role, login_member
 
 GUARDED = "SELECT * FROM ml.woe_anchor_scores_live_train_v ORDER BY generation, listing_id, t0"
@@ -65,13 +65,7 @@ BREAKS = {
 
 @pytest.fixture
 def certified(make_database) -> str:
-    url = make_database(migrate_to="head")
-    with psycopg.connect(url) as c:
-        insert_source(c, 300)
-        insert_package(c, "pkg_a")
-    certify.baseline(url)
-    assert {r.status for r in certify.run(url)} == {"CERTIFIED"}
-    return url
+    return certified_database(make_database, 300)
 
 
 @pytest.fixture
