@@ -278,13 +278,12 @@ DECLARE
     v_committed boolean;
 BEGIN
     -- One row per distinct model_key of the statement: an unknown key first (a missing
-    -- registry row), then a key whose registry row is not from this transaction (its xmin is
-    -- the creating, or last activating, transaction).
+    -- registry row), then a key whose registry row was created by another transaction.
     SELECT n.model_key, r.model_key IS NOT NULL INTO v_key, v_committed
     FROM (SELECT DISTINCT new_rows.model_key FROM new_rows) AS n
     LEFT JOIN ml.woe_anchor_model_registry_v1 AS r ON r.model_key = n.model_key
     WHERE r.model_key IS NULL
-       OR r.xmin::text <> (pg_current_xact_id()::text::bigint % 4294967296)::text
+       OR r.created_xid <> pg_current_xact_id()
     ORDER BY r.model_key IS NOT NULL, n.model_key
     LIMIT 1;
     IF v_key IS NOT NULL AND NOT v_committed THEN
@@ -497,6 +496,7 @@ CREATE TABLE ml.woe_anchor_model_registry_v1 (
     dsold_t2 double precision,
     dsold_t3 double precision,
     dsold_t4 double precision,
+    created_xid xid8 DEFAULT pg_current_xact_id() NOT NULL,
     CONSTRAINT ck_woe_anchor_model_registry_v1_band_schema_version CHECK ((band_schema_version >= 1)),
     CONSTRAINT ck_woe_anchor_model_registry_v1_base_logit CHECK (((base_logit > '-Infinity'::double precision) AND (base_logit < 'Infinity'::double precision))),
     CONSTRAINT ck_woe_anchor_model_registry_v1_base_rate CHECK (((base_rate > (0)::double precision) AND (base_rate < (1)::double precision))),
@@ -512,6 +512,8 @@ CREATE TABLE ml.woe_anchor_model_registry_v1 (
 );
 
 COMMENT ON TABLE ml.woe_anchor_model_registry_v1 IS 'One row per immutable WOE package; is_active is the only column that ever changes.';
+
+COMMENT ON COLUMN ml.woe_anchor_model_registry_v1.created_xid IS 'Transaction that created the package: only it may add cuts, map, scores or report rows.';
 
 CREATE TABLE src.listing_snapshots_t0 (
     generation integer NOT NULL,
