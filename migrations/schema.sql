@@ -735,6 +735,37 @@ CREATE VIEW src.listing_snapshots_t0_v1_v AS
 
 COMMENT ON VIEW src.listing_snapshots_t0_v1_v IS 'Certified source-contract entrypoint: T0 features of every snapshot, labels unreachable.';
 
+CREATE VIEW src.listing_snapshots_t0_live_train_v AS
+ SELECT generation,
+    listing_id,
+    t0,
+    delta_vs_sold_median_30d,
+    condition_score,
+    damage_severity_ai,
+    battery_pct_effective,
+    seller_rating,
+    review_count,
+    member_since_year,
+    ai_ship_can,
+    ai_ship_pickup,
+    ai_pickup_only_bin,
+    ai_sale_mode_firm,
+    ai_sale_mode_bids,
+    ai_sale_mode_obo,
+    image_count,
+    caption_share,
+    stock_photo_share,
+    photo_quality_avg,
+    bg_clean_avg,
+    dmg_band_hq_struct,
+    charger_bundle_level,
+    box_present,
+    receipt_present
+   FROM src.listing_snapshots_t0_v1_v
+  WHERE audit.require_certified_strict('src.listing_snapshots_t0_v1_v'::text, '24:00:00'::interval);
+
+COMMENT ON VIEW src.listing_snapshots_t0_live_train_v IS 'Guarded consumer view of the source contract: fails closed unless certified, fresh, undrifted.';
+
 ALTER TABLE ONLY audit.t0_cert_registry
     ADD CONSTRAINT t0_cert_registry_pkey PRIMARY KEY (entrypoint);
 
@@ -837,6 +868,7 @@ GRANT USAGE ON SCHEMA ml TO woe_certifier;
 
 GRANT USAGE ON SCHEMA src TO woe_trainer;
 GRANT USAGE ON SCHEMA src TO woe_certifier;
+GRANT USAGE ON SCHEMA src TO woe_reader;
 
 REVOKE ALL ON FUNCTION audit.assert_t0_certified_listing_snapshots_v1() FROM PUBLIC;
 GRANT ALL ON FUNCTION audit.assert_t0_certified_listing_snapshots_v1() TO woe_certifier;
@@ -922,3 +954,5 @@ GRANT SELECT ON TABLE ml.woe_anchor_scores_live_train_v TO woe_reader;
 GRANT SELECT,INSERT ON TABLE ml.woe_anchor_scores_v1 TO woe_trainer;
 
 GRANT SELECT ON TABLE src.listing_snapshots_t0_v1_v TO woe_certifier;
+
+GRANT SELECT ON TABLE src.listing_snapshots_t0_live_train_v TO woe_reader;
