@@ -241,6 +241,19 @@ window.addEventListener('load', function () {{
 """
 
 
+def write(url: str, model_key: str | None = None, out: Path = DEFAULT_OUT) -> str:
+    """Render the report of a package (default: the active one) to `out`; returns its model_key.
+
+    Nothing is written when the report cannot be made (:class:`ReportError`).
+    """
+    with psycopg.connect(url) as conn:
+        data = gather(conn, model_key)
+    page = render(data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page)
+    return data.package["model_key"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m harness.report",
@@ -252,16 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output file (default {DEFAULT_OUT.relative_to(PROJECT_ROOT)})")
     args = parser.parse_args(argv)
     try:
-        with psycopg.connect(db.resolve(args.database_url).url) as conn:
-            data = gather(conn, args.model_key)
-        page = render(data)
+        model_key = write(db.resolve(args.database_url).url, args.model_key, args.out)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(page)
     print(args.out)
-    print(f"[report] wrote {args.out} for package {data.package['model_key']}", file=sys.stderr)
+    print(f"[report] wrote {args.out} for package {model_key}", file=sys.stderr)
     return 0
 
 

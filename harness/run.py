@@ -49,13 +49,6 @@ class Steps:
         log(f"[run] {name}: done in {self.seconds[name]:.1f}s")
 
 
-def active_package(conn: psycopg.Connection) -> str | None:
-    row = conn.execute(
-        "SELECT model_key FROM ml.woe_anchor_model_registry_v1 WHERE is_active").fetchone()
-    conn.rollback()
-    return row[0] if row else None
-
-
 def needs_baseline(conn: psycopg.Connection, model_key: str) -> bool:
     """True unless the active package is the one the entrypoint was last certified with."""
     row = conn.execute(
@@ -85,7 +78,8 @@ def run(url: str, *, rows: int, seed: int, replace_data: bool, retrain: bool,
                 log(f"[run] data: kept the existing {loaded.snapshots:,} listings "
                     "(--replace-data regenerates them)")
 
-        model_key = active_package(conn)
+        model_key = certify.active_model_key(conn)
+        conn.rollback()  # train.fit needs an idle connection
         trained = retrain or replace_data or model_key is None
         with steps.step("train", "fit + out-of-fold + persist" if trained else "reuse active package"):
             if trained:
@@ -94,9 +88,9 @@ def run(url: str, *, rows: int, seed: int, replace_data: bool, retrain: bool,
                 log(f"[run] train: active package {model_key} kept (--retrain trains a new one)")
         report = fit_report(conn, model_key)
 
-        with steps.step("certify", "baseline (new package) + run" if needs_baseline(conn, model_key)
-                        else "run"):
-            if needs_baseline(conn, model_key):
+        baseline = needs_baseline(conn, model_key)
+        with steps.step("certify", "baseline (new package) + run" if baseline else "run"):
+            if baseline:
                 certify.baseline(url)
             results = certify.run(url)
 
@@ -131,13 +125,10 @@ def _write_html_report(url: str, model_key: str) -> str | None:
     from harness import report
 
     try:
-        with psycopg.connect(url) as conn:
-            page = report.render(report.gather(conn, model_key))
+        report.write(url, model_key)
     except report.ReportError as exc:  # e.g. the optional plotting extra is missing
         log(f"[run] report skipped: {exc}")
         return None
-    report.DEFAULT_OUT.parent.mkdir(parents=True, exist_ok=True)
-    report.DEFAULT_OUT.write_text(page)
     return str(report.DEFAULT_OUT)
 
 
