@@ -67,13 +67,19 @@ def registry(url: str) -> dict[str, tuple]:
             "SELECT entrypoint, status, certified_model_key FROM audit.t0_cert_registry")}
 
 
-def test_killing_the_trainer_mid_persist_leaves_no_partial_package(make_database):
+def store_with_certified_pkg_old(make_database, seed: int) -> str:
+    """A fresh database with 2000 synthetic listings and package pkg_old trained and certified."""
     url = make_database(migrate_to="head")
     with psycopg.connect(url) as c:
-        synth.fill(c, 2000, seed=8)
+        synth.fill(c, 2000, seed=seed)
         train.fit(c, train.FitOptions(n_folds=3, model_key="pkg_old"), **QUIET)
     certify.baseline(url)
     certify.run(url)
+    return url
+
+
+def test_killing_the_trainer_mid_persist_leaves_no_partial_package(make_database):
+    url = store_with_certified_pkg_old(make_database, seed=8)
     assert served(url) == [("pkg_old",)]
 
     with (psycopg.connect(url, autocommit=True) as admin,
@@ -141,12 +147,7 @@ def test_killing_a_certification_run_never_leaves_certified(failed_then_baseline
 
 
 def test_certification_reads_one_snapshot_while_a_trainer_activates(make_database):
-    url = make_database(migrate_to="head")
-    with psycopg.connect(url) as c:
-        synth.fill(c, 2000, seed=9)
-        train.fit(c, train.FitOptions(n_folds=3, model_key="pkg_old"), **QUIET)
-    certify.baseline(url)
-    certify.run(url)
+    url = store_with_certified_pkg_old(make_database, seed=9)
 
     with (psycopg.connect(url, autocommit=True) as admin,
           as_role(url, CERTIFIER, autocommit=True) as certifier):
