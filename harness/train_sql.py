@@ -15,8 +15,9 @@ band under every fit. The banding function is then called once per (fit, bucket)
 representative row of the bucket, never per (fit, row); the per-(fold, bucket) sums ride along
 in the same grouping-sets pass as the other bands.
 
-Bands always come from ml.woe_anchor_bands_v1 and scores from ml.woe_anchor_logit_v1 /
-ml.woe_anchor_probability_v1, the functions the live views use.
+Bands always come from ml.woe_anchor_band_codes_v1 (as codes: positions in
+ml.woe_anchor_band_labels_v1, so a fit's map is an array indexed by code) and scores from
+ml.woe_anchor_logit_v1 / ml.woe_anchor_probability_v1, the functions the live views use.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ VISION_FEATURES = (
 
 BANDING_FUNCTIONS = (
     "ml.woe_anchor_has_assets_v1", "ml.woe_anchor_presentation_score_v1",
+    "ml.woe_anchor_band_labels_v1", "ml.woe_anchor_band_code_v1", "ml.woe_anchor_band_codes_v1",
     "ml.woe_anchor_bands_v1", "ml.woe_anchor_logit_v1", "ml.woe_anchor_probability_v1",
     "ml.woe_anchor_slices_v1", "ml.woe_anchor_default_eval_cutoff_v1",
 )
@@ -50,12 +52,12 @@ NULL = sql.SQL("NULL")
 def _bands_call(t0: sql.Composable, snapshot: dict[str, sql.Composable],
                 vision: dict[str, sql.Composable], thresholds: list[sql.Composable],
                 cuts: list[sql.Composable]) -> sql.Composed:
-    """ml.woe_anchor_bands_v1(...) with every argument in its declared order."""
+    """ml.woe_anchor_band_codes_v1(...) with every argument in its declared order."""
     args = [t0]
     args += [snapshot.get(c, NULL) for c in SNAPSHOT_FEATURES]
     args += [vision.get(c, NULL) for c in VISION_FEATURES]
     args += thresholds + cuts
-    return sql.SQL("ml.woe_anchor_bands_v1({})").format(sql.SQL(", ").join(args))
+    return sql.SQL("ml.woe_anchor_band_codes_v1({})").format(sql.SQL(", ").join(args))
 
 
 def _col(alias: str, name: str) -> sql.Identifier:
@@ -63,7 +65,7 @@ def _col(alias: str, name: str) -> sql.Identifier:
 
 
 def present_band(vision: str, cuts: str) -> sql.Composed:
-    """The present band of a source vision row under one fit's cuts, from the one definition
+    """The present band code of a source vision row under one fit's cuts, from the one definition
     (the other bands' inputs are NULL: only the present field is read)."""
     call = _bands_call(
         NULL, {}, {c: _col(vision, c) for c in VISION_FEATURES},
@@ -124,11 +126,10 @@ FROM per_day AS d
 
 # One narrow row per train_sold / eval_sold_last_7d row: fold (NULL marks an eval row), label,
 # raw time-decay weight (before the per-fit division by the mean weight), the presentation
-# score and all bands but present (its cuts come later). Every column read later and no other:
-# the table is written once and scanned by every later statement. Written in the scores' key
-# order (sorted in the parallel workers, merged by the leader), so the OOF scores come out in
-# that order too and the sort before the scores INSERT (which keeps its ORDER BY: the key
-# order is what makes the primary-key inserts cheap) finds them presorted.
+# score and the codes of all bands but present (its cuts come later). Every column read later
+# and no other: the table is written once and scanned by every later statement. Written in the
+# scores' key order (sorted in the parallel workers, merged by the leader), so the OOF scores
+# come out in that order and the scores INSERT appends to the primary key in order.
 CREATE_ROWS = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_rows ON COMMIT DROP AS
@@ -299,7 +300,7 @@ CROSS JOIN LATERAL (VALUES (c.c1), (c.c2)) AS e(cut)
 """
 )
 
-# The present band of each (fit, bucket): the banding function on one representative source
+# The present band code of each (fit, bucket): the banding function on one representative source
 # row of the bucket (the lowest (generation, listing_id) among the bucket's lowest-scoring rows)
 # under the fit's cuts. Buckets come from every row with assets, training and evaluation.
 CREATE_PRESENT_BANDS = sql.SQL(
@@ -320,23 +321,23 @@ WITH bucket_low AS (
 SELECT c.fit_id, p.bucket,
        (SELECT {present}
         FROM src.listing_vision_features AS v
-        WHERE v.generation = p.generation AND v.listing_id = p.listing_id) AS band_value
+        WHERE v.generation = p.generation AND v.listing_id = p.listing_id) AS band_code
 FROM representative AS p
 CROSS JOIN woe_cuts AS c
 """
 ).format(present=present_band("v", "c"))
 
-# One pass over the training rows: raw weighted class sums per (fold, band, value) for every
+# One pass over the training rows: raw weighted class sums per (fold, band, code) for every
 # band whose value does not depend on the fit, and per (fold, presentation bucket) for present
-# (grouping sets: one hash table per band).
+# (grouping sets: one hash table per band, keyed by small integers).
 CREATE_FOLD_SUMS = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_fold_sums ON COMMIT DROP AS
-SELECT g.fold_id, g.band_name, g.band_value, g.present_bucket, g.w_pos, g.w_neg, g.n_rows
+SELECT g.fold_id, g.band_name, g.band_code, g.present_bucket, g.w_pos, g.w_neg, g.n_rows
 FROM (
     SELECT r.fold_id,
            CASE {which_name} ELSE 'present' END AS band_name,
-           CASE {which_value} END AS band_value,
+           CASE {which_value} END AS band_code,
            CASE WHEN GROUPING(r.present_bucket) = 0 THEN r.present_bucket END AS present_bucket,
            coalesce(sum(r.w_raw) FILTER (WHERE r.y = 1), 0.0) AS w_pos,
            coalesce(sum(r.w_raw) FILTER (WHERE r.y = 0), 0.0) AS w_neg,
@@ -346,7 +347,7 @@ FROM (
           WHERE r.fold_id IS NOT NULL) AS r
     GROUP BY GROUPING SETS ({grouped})
 ) AS g
-WHERE g.band_value IS NOT NULL OR g.present_bucket IS NOT NULL
+WHERE g.band_code IS NOT NULL OR g.present_bucket IS NOT NULL
 """
 ).format(which_name=_WHICH_NAME, which_value=_WHICH_VALUE, grouped=_GROUPED)
 
@@ -355,19 +356,22 @@ WHERE g.band_value IS NOT NULL OR g.present_bucket IS NOT NULL
 # value absent from the fit's rows is not in its map (it adds 0 when scored). A vision subset
 # with an empty class has no finite WOE, so such a fit has no vision map rows. Each fit sums
 # the other folds' rows; a presentation bucket counts for the present band it has in that fit.
+# The value a code stands for comes from ml.woe_anchor_band_labels_v1 (the persisted map is
+# keyed by value, as the seed's is).
 CREATE_MAP = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_map ON COMMIT DROP AS
 WITH raw_sums AS (
-    SELECT f.fit_id, s.band_name, coalesce(s.band_value, pb.band_value) AS band_value,
+    SELECT f.fit_id, s.band_name, coalesce(s.band_code, pb.band_code) AS band_code,
            sum(s.w_pos) AS w_pos, sum(s.w_neg) AS w_neg, sum(s.n_rows) AS n_rows
     FROM woe_fits AS f
     JOIN woe_fold_sums AS s ON f.fit_id = -1 OR s.fold_id <> f.fit_id
     LEFT JOIN woe_present_bands AS pb
       ON pb.fit_id = f.fit_id AND pb.bucket = s.present_bucket
-    GROUP BY f.fit_id, s.band_name, coalesce(s.band_value, pb.band_value)
+    GROUP BY f.fit_id, s.band_name, coalesce(s.band_code, pb.band_code)
 ), normalised AS (
-    SELECT s.fit_id, s.band_name, s.band_value, s.n_rows,
+    SELECT s.fit_id, s.band_name, s.band_code,
+           (ml.woe_anchor_band_labels_v1(s.band_name))[s.band_code] AS band_value, s.n_rows,
            s.w_pos / t.mean_w AS sum_w_pos,
            s.w_neg / t.mean_w AS sum_w_neg,
            CASE WHEN s.band_name IN ('present', 'vdmg', 'acc') THEN t.total_pos_assets
@@ -378,7 +382,7 @@ WITH raw_sums AS (
     JOIN woe_totals AS t ON t.fit_id = s.fit_id
     WHERE s.n_rows > 0
 )
-SELECT n.fit_id, n.band_name, n.band_value, n.sum_w_pos, n.sum_w_neg, n.n_rows,
+SELECT n.fit_id, n.band_name, n.band_code, n.band_value, n.sum_w_pos, n.sum_w_neg, n.n_rows,
        n.total_pos, n.total_neg,
        ln(((n.sum_w_pos + {eps}) / n.total_pos) / ((n.sum_w_neg + {eps}) / n.total_neg)) AS woe
 FROM normalised AS n
@@ -388,20 +392,16 @@ WHERE n.total_pos > 0 AND n.total_neg > 0
 
 
 _LOOKUP_ARRAYS = sql.SQL(",\n           ").join(
-    sql.SQL(
-        "array_agg(m.band_value ORDER BY m.band_value) FILTER (WHERE m.band_name = {name}) "
-        "AS {values},\n           "
-        "array_agg(m.woe ORDER BY m.band_value) FILTER (WHERE m.band_name = {name}) AS {woes}"
-    ).format(name=sql.Literal(b), values=sql.Identifier(f"{b}_values"),
-             woes=sql.Identifier(f"{b}_woes"))
+    sql.SQL("array_agg(m.woe ORDER BY g.code) FILTER (WHERE n.band_name = {name}) AS {woes}").format(
+        name=sql.Literal(b), woes=sql.Identifier(f"{b}_woes"))
     for b in FOLD_INDEPENDENT_BANDS
 )
 
-# Each fit's map as one row of arrays, so scoring a row looks its WOEs up with array_position
-# (as the live view 0025 does) instead of passing through ten hash joins: per band the fit's
-# values and their WOEs in the same order; for present, the WOE of each presentation bucket
-# (element bucket + 1) under the fit's own present band of that bucket. A value or bucket the
-# fit's map lacks gives NULL, which the logit adds as 0, exactly like the missing join row did.
+# Each fit's map as one row of arrays, so scoring a row looks its WOEs up by subscript (as the
+# live view does) instead of passing through ten hash joins: per band the WOE of every code of
+# the band (NULL for a code the fit's map lacks, which the logit adds as 0); for present, the
+# WOE of each presentation bucket (element bucket + 1) under the fit's own present band of that
+# bucket.
 CREATE_LOOKUP = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_lookup ON COMMIT DROP AS
@@ -410,27 +410,29 @@ SELECT t.fit_id, t.base_logit, e.edges AS present_edges,
         FROM generate_series(0, cardinality(e.edges)) AS b(bucket)
         LEFT JOIN woe_present_bands AS pb ON pb.fit_id = t.fit_id AND pb.bucket = b.bucket
         LEFT JOIN woe_map AS pm
-          ON pm.fit_id = t.fit_id AND pm.band_name = 'present' AND pm.band_value = pb.band_value
+          ON pm.fit_id = t.fit_id AND pm.band_name = 'present' AND pm.band_code = pb.band_code
        ) AS present_woes,
        a.*
 FROM woe_totals AS t
 CROSS JOIN woe_present_edges AS e
 CROSS JOIN LATERAL (
     SELECT {arrays}
-    FROM woe_map AS m
-    WHERE m.fit_id = t.fit_id
+    FROM unnest({bands}::text[]) AS n(band_name)
+    CROSS JOIN LATERAL unnest(ml.woe_anchor_band_labels_v1(n.band_name))
+        WITH ORDINALITY AS g(band_value, code)
+    LEFT JOIN woe_map AS m
+      ON m.fit_id = t.fit_id AND m.band_name = n.band_name AND m.band_code = g.code
 ) AS a
 """
-).format(arrays=_LOOKUP_ARRAYS)
+).format(arrays=_LOOKUP_ARRAYS, bands=sql.Literal(list(FOLD_INDEPENDENT_BANDS)))
 
 
 def _woe_lookup(band: str) -> sql.Composed:
     """The WOE of a woe_rows row's band under the woe_lookup row k (NULL: not in the map)."""
     if band == "present":
         return sql.SQL("k.present_woes[width_bucket(r.presentation_score, k.present_edges) + 1]")
-    return sql.SQL("k.{woes}[array_position(k.{values}, r.{band})]").format(
-        woes=sql.Identifier(f"{band}_woes"), values=sql.Identifier(f"{band}_values"),
-        band=sql.Identifier(band))
+    return sql.SQL("k.{woes}[r.{band}]").format(
+        woes=sql.Identifier(f"{band}_woes"), band=sql.Identifier(band))
 
 
 def _scored(fit: sql.Composable, where: sql.Composable) -> sql.Composed:
@@ -552,13 +554,15 @@ ORDER BY m.fit_id, m.band_name, m.band_value
 """
 ).format(model_key=_param("model_key"))
 
+# No ORDER BY: woe_oof already holds the rows in key order (woe_rows is written in that order
+# and the OOF scoring keeps its scan order), which is what makes the primary-key inserts
+# cheap; sorting 1M presorted rows again cost 0.4-0.5 s. Another order would only be slower.
 INSERT_SCORES = sql.SQL(
     """
 INSERT INTO ml.woe_anchor_scores_v1
     (model_key, generation, listing_id, t0, fold_id, is_oof, woe_logit, woe_p)
 SELECT {model_key}, o.generation, o.listing_id, o.t0, o.fold_id, true, o.woe_logit, o.woe_p
 FROM woe_oof AS o
-ORDER BY o.generation, o.listing_id, o.t0
 """
 ).format(model_key=_param("model_key"))
 

@@ -81,11 +81,13 @@ def test_closure_view_with_changed_threshold_is_refused(certified):
 
 def test_changed_banding_function_is_refused(certified):
     with psycopg.connect(certified) as c:
-        text = c.execute("SELECT pg_get_functiondef('ml.woe_anchor_bands_v1'::regproc)").fetchone()[0]
+        # the one banding definition (0050): the codes every scoring view reads
+        text = c.execute(
+            "SELECT pg_get_functiondef('ml.woe_anchor_band_codes_v1'::regproc)").fetchone()[0]
         assert "(0.90)::double precision" in text
         c.execute(text.replace("(0.90)::double precision", "(0.91)::double precision"))
     message = refusal(certified)
-    assert "DEFINITION DRIFT" in message and "changed ml.woe_anchor_bands_v1(" in message
+    assert "DEFINITION DRIFT" in message and "changed ml.woe_anchor_band_codes_v1(" in message
     [result] = certify.run(certified, ENTRYPOINT)
     drift = next(ch for ch in result.checks if ch.name == "viewdef_drift")
     assert result.status == "FAILED" and "0.91" in drift.data["diff"]

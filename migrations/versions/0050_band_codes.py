@@ -354,12 +354,12 @@ COMMENT ON FUNCTION ml.woe_anchor_bands_v1 IS
 NEW_FUNCTIONS = (
     "ml.woe_anchor_band_labels_v1(text)",
     "ml.woe_anchor_band_code_v1(text, text)",
-    "ml.woe_anchor_band_codes_v1(timestamptz, double precision, double precision, "
+    ("ml.woe_anchor_band_codes_v1(timestamptz, double precision, double precision, "
     "double precision, double precision, double precision, integer, integer, smallint, smallint, "
     "smallint, smallint, smallint, smallint, integer, double precision, double precision, "
     "double precision, double precision, double precision, integer, boolean, boolean, "
     "double precision, double precision, double precision, double precision, double precision, "
-    "double precision)",
+    "double precision)"),
 )
 
 
