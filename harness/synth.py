@@ -150,13 +150,19 @@ WHERE {u_has} < 0.77
     )
 
 
+def _float8(value: float) -> sql.Composed:
+    """A float8 constant: the planted logit is float8 arithmetic (a bare literal is numeric,
+    and numeric exp() over a million rows cost most of the outcomes' load time)."""
+    return sql.SQL("{}::float8").format(sql.Literal(value))
+
+
 def _effect(band: str) -> sql.Composed:
     """CASE b.<band> WHEN value THEN log-odds ... ELSE 0 END, from PLANTED_LOG_ODDS."""
     whens = sql.SQL(" ").join(
-        sql.SQL("WHEN {v} THEN {e}").format(v=sql.Literal(v), e=sql.Literal(e))
+        sql.SQL("WHEN {v} THEN {e}").format(v=sql.Literal(v), e=_float8(e))
         for v, e in PLANTED_LOG_ODDS[band].items()
     )
-    return sql.SQL("CASE (b.bs).{band} {whens} ELSE 0.0 END").format(
+    return sql.SQL("CASE (b.bs).{band} {whens} ELSE 0.0::float8 END").format(
         band=sql.Identifier(band), whens=whens)
 
 
@@ -164,10 +170,10 @@ def _outcomes_sql() -> sql.Composed:
     """Outcomes from the planted log-odds of each listing's bands (one banding definition)."""
     row = sql.SQL("s.listing_id")  # the row number the other two tables were drawn with
     logit = sql.SQL(" + ").join(
-        [sql.Literal(BASE_LOGIT)]
+        [_float8(BASE_LOGIT)]
         + [_effect(band) for band in PLANTED_LOG_ODDS]
-        + [sql.SQL("coalesce({slope} * ((b.bs).presentation_score - 1.0), 0.0)").format(
-            slope=sql.Literal(PRESENT_SLOPE))]
+        + [sql.SQL("coalesce({slope} * ((b.bs).presentation_score - 1.0::float8), 0.0::float8)")
+           .format(slope=_float8(PRESENT_SLOPE))]
     )
     return sql.SQL(
         """
@@ -181,7 +187,7 @@ SELECT d.generation, d.listing_id, d.t0,
 FROM (
 SELECT b.generation, b.listing_id, b.t0, b.u_status,
        CASE WHEN b.u_status < 0.05 THEN NULL
-            WHEN b.u_slow < 1.0 / (1.0 + exp(-({logit})))
+            WHEN b.u_slow < 1.0::float8 / (1.0::float8 + exp(-({logit})))
                 THEN b.t0 + (504 + floor(600 * b.u_dur)) * INTERVAL '1 hour'
             ELSE b.t0 + (1 + floor(502 * 60 * b.u_dur)) * INTERVAL '1 minute'
        END AS sale_time

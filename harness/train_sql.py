@@ -473,27 +473,33 @@ CREATE_EVAL_SCORES = sql.SQL("CREATE TEMPORARY TABLE woe_eval_scores ON COMMIT D
 def metrics(table: str) -> sql.Composed:
     """AUC by rank sums (ties count one half) and Brier score of woe_p against y, in SQL.
 
-    One sort by score: for each positive, the negatives strictly below it plus half of those
-    tied with it is (negatives below + negatives at or below) / 2, from two window counts over
-    the same ordering (GROUPS ... 1 PRECEDING ends before the row's peers; both frames only
-    grow, so each count is incremental).
+    Rows are first counted per distinct score (a hash aggregate; rows of the same band
+    combination share a score, so there are about half as many scores as rows), then one
+    running sum over the sorted scores gives each score the negatives strictly below it: a
+    positive at that score beats those and ties with the score's own negatives, so the score
+    contributes n_pos * (2 * neg_below + n_neg) / 2. Integer counts make the AUC exact.
     """
     return sql.SQL(
         """
-SELECT count(*) AS n_rows,
-       CASE WHEN sum(s.y) > 0 AND sum(1 - s.y) > 0
-            THEN (sum(s.neg_lt + s.neg_le) FILTER (WHERE s.y = 1) / 2.0)::float8
-                 / (sum(s.y) * sum(1 - s.y))::float8 END AS auc,
-       avg((s.woe_p - s.y) * (s.woe_p - s.y)) AS brier
+SELECT coalesce(sum(g.n_pos + g.n_neg), 0) AS n_rows,
+       CASE WHEN sum(g.n_pos) > 0 AND sum(g.n_neg) > 0
+            THEN (sum(g.n_pos * (2 * g.neg_below + g.n_neg)) / 2.0)::float8
+                 / (sum(g.n_pos) * sum(g.n_neg))::float8 END AS auc,
+       sum(g.sq_err) / sum(g.n_pos + g.n_neg) AS brier
 FROM (
-    SELECT o.y, o.woe_p,
-           count(*) FILTER (WHERE o.y = 0) OVER w_le AS neg_le,
-           count(*) FILTER (WHERE o.y = 0) OVER w_lt AS neg_lt
-    FROM {table} AS o
-    WINDOW by_p AS (ORDER BY o.woe_p),
-           w_le AS (by_p RANGE UNBOUNDED PRECEDING),
-           w_lt AS (by_p GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-) AS s
+    SELECT d.n_pos, d.n_neg, d.sq_err,
+           coalesce(sum(d.n_neg) OVER (ORDER BY d.woe_p
+                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+                    0) AS neg_below
+    FROM (
+        SELECT o.woe_p,
+               count(*) FILTER (WHERE o.y = 1) AS n_pos,
+               count(*) FILTER (WHERE o.y = 0) AS n_neg,
+               sum((o.woe_p - o.y) * (o.woe_p - o.y)) AS sq_err
+        FROM {table} AS o
+        GROUP BY o.woe_p
+    ) AS d
+) AS g
 """
     ).format(table=sql.Identifier(table))
 

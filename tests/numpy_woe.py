@@ -225,3 +225,15 @@ def reference(conn: psycopg.Connection, *, n_folds: int = 5, eps: float = 0.5,
                 if not m:
                     oof_scores[r.key] = (k, score(fk, r))
     return Reference(rows, cutoff, folds, final, fold_fits, oof_scores)
+
+
+def auc_and_brier(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """AUC by mid-ranks (a tie between a positive and a negative counts one half) and the
+    Brier score (mean squared error of p against y)."""
+    _values, inverse, counts = np.unique(p, return_inverse=True, return_counts=True)
+    mid_ranks = (np.cumsum(counts) - counts + 1) + (counts - 1) / 2.0
+    ranks = mid_ranks[inverse]
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    auc = (ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+    return float(auc), float(np.mean((p - y) ** 2))

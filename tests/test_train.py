@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -78,6 +79,24 @@ def check_against_reference(conn, report: train.Report, options: train.FitOption
             assert (f, is_oof) == (fold, True)
             assert got_logit == pytest.approx(logit, abs=TOL, rel=0), key
             assert got_p == pytest.approx(1 / (1 + math.exp(-logit)), abs=TOL, rel=0)
+        # the metrics of the persisted OOF probabilities, recomputed here
+        oof_rows = [r for r in ref.rows if r.key in ref.oof]
+        p = np.array([scores[r.key][3] for r in oof_rows])
+        auc, brier = numpy_woe.auc_and_brier(p, np.array([r.y for r in oof_rows]))
+        assert report.oof_auc == pytest.approx(auc, abs=1e-12, rel=0)
+        assert report.oof_brier == pytest.approx(brier, abs=1e-12, rel=0)
+    if report.active and report.rows["eval_sold_last_7d"]:
+        # the final mapping's scores of the evaluation rows are the live scores of the package
+        live = {(g, i, t): p for g, i, t, p in conn.execute(
+            "SELECT generation, listing_id, EXTRACT(EPOCH FROM t0)::float8, woe_anchor_p_slow21 "
+            "FROM ml.woe_anchor_scores_live_v1 WHERE model_key = %s", (report.model_key,))}
+        conn.rollback()
+        eval_rows = [r for r in ref.rows if r.slice == "eval_sold_last_7d"]
+        y = np.array([r.y for r in eval_rows])
+        if 0 < y.sum() < len(y):
+            auc, brier = numpy_woe.auc_and_brier(np.array([live[r.key] for r in eval_rows]), y)
+            assert report.eval_auc == pytest.approx(auc, abs=1e-12, rel=0)
+            assert report.eval_brier == pytest.approx(brier, abs=1e-12, rel=0)
     return ref
 
 
