@@ -3,7 +3,7 @@
 Builds a scratch database (default 1M listings from harness.synth, the trainer's data, plus a
 complete package from tests/packages.py), then measures:
   live_view_s          full computation of every row of ml.woe_anchor_scores_live_v1
-  previous_view_s      the same on the scores view of 0009 (ten LEFT JOINs to the map)
+  previous_view_s      the same on the scores view of 0025 (array_position over text bands)
   seed_view_s          the same on a seed-style view (ten LEFT JOINs, NUMERIC arithmetic)
   guarded_scan_s       1M-row scan through ml.woe_anchor_scores_live_train_v ...
   unguarded_scan_s     ... and through the entrypoint it guards (overhead = ratio - 1)
@@ -69,12 +69,16 @@ VIEWS = {"live": "ml.woe_anchor_scores_live_v1", "previous": "bench.previous_sco
 
 
 def previous_view() -> str:
-    """The 0009 scores view, as 0025's downgrade restores it, under a bench name."""
-    path = Path(__file__).resolve().parent.parent / "migrations/versions/0025_live_scores_map_lookup.py"
-    spec = importlib.util.spec_from_file_location("rev0025", path)
+    """The scores view of 0025 (WOE found by array_position over the text band values), as
+    0050's downgrade restores it, under a bench name."""
+    path = Path(__file__).resolve().parent.parent / "migrations/versions/0050_band_codes.py"
+    spec = importlib.util.spec_from_file_location("rev0050", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.PREVIOUS_SCORES_VIEW.replace("ml.woe_anchor_scores_live_v1", VIEWS["previous"])
+    text = module.PREVIOUS_VIEWS
+    view = text[text.index("CREATE VIEW ml.woe_anchor_scores_live_v1 AS"):
+                text.index("CREATE VIEW ml.woe_anchor_feature_store_t0_v1_v AS")]
+    return view.replace("ml.woe_anchor_scores_live_v1", VIEWS["previous"])
 
 
 def timed(conn: psycopg.Connection, query: str) -> float:
@@ -127,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, object] = {"listings": args.listings, "seed": args.seed}
     with psycopg.connect(url, autocommit=True) as c:
         out["server_version"] = c.execute("SHOW server_version").fetchone()[0]
-        log("live, previous (0009) and seed-style scoring views, interleaved")
+        log("live, previous (0025) and seed-style scoring views, interleaved")
         times = interleaved(c, VIEWS, args.repeat)
         for key, series in times.items():
             out[f"{key}_view_s"] = statistics.median(series)

@@ -274,20 +274,6 @@ CROSS JOIN LATERAL (
 """
 )
 
-_GROUPED = sql.SQL(", ").join(
-    [sql.SQL("(r.fold_id, r.{})").format(sql.Identifier(b)) for b in FOLD_INDEPENDENT_BANDS]
-    + [sql.SQL("(r.fold_id, r.present_bucket)")]
-)
-_WHICH_NAME = sql.SQL(" ").join(
-    sql.SQL("WHEN GROUPING(r.{b}) = 0 THEN {name}").format(
-        b=sql.Identifier(b), name=sql.Literal(b))
-    for b in FOLD_INDEPENDENT_BANDS
-)
-_WHICH_VALUE = sql.SQL(" ").join(
-    sql.SQL("WHEN GROUPING(r.{b}) = 0 THEN r.{b}").format(b=sql.Identifier(b))
-    for b in FOLD_INDEPENDENT_BANDS
-)
-
 # The presentation-score buckets: the sorted distinct cuts of every fit. width_bucket(score,
 # edges) = i means edges[i] <= score < edges[i+1], the same half-open intervals as the band's
 # "< c1", "< c2" tests, so all scores of a bucket compare alike against every fit's cuts.
@@ -327,29 +313,63 @@ CROSS JOIN woe_cuts AS c
 """
 ).format(present=present_band("v", "c"))
 
+# The fold-independent bands in the groups whose joint counts are taken together (at most
+# 6x3x3x4 = 216 combinations per fold); the presentation buckets stay alone, since their number
+# grows with the number of fits.
+JOINT_BAND_GROUPS = (("dsold", "trust", "ship", "sale"), ("cond", "dmg", "bat"), ("vdmg", "acc"))
+assert sorted(sum(JOINT_BAND_GROUPS, ())) == sorted(FOLD_INDEPENDENT_BANDS)
+
+_JOINT_SETS = sql.SQL(", ").join(
+    [sql.SQL("(r.fold_id, {})").format(sql.SQL(", ").join(
+        sql.SQL("r.{}").format(sql.Identifier(b)) for b in group)) for group in JOINT_BAND_GROUPS]
+    + [sql.SQL("(r.fold_id, r.present_bucket)")]
+)
+_MARGINALS = sql.SQL(",\n        ").join(
+    [sql.SQL("({name}, j.{band}, NULL::integer, j.{first_of_group})").format(
+        name=sql.Literal(b), band=sql.Identifier(b), first_of_group=sql.Identifier(f"in_{group[0]}"))
+     for group in JOINT_BAND_GROUPS for b in group]
+    + [sql.SQL("('present', NULL::smallint, j.present_bucket, j.in_present)")]
+)
+_SET_FLAGS = sql.SQL(", ").join(
+    [sql.SQL("GROUPING(r.{b}) = 0 AS {flag}").format(
+        b=sql.Identifier(group[0]), flag=sql.Identifier(f"in_{group[0]}"))
+     for group in JOINT_BAND_GROUPS]
+    + [sql.SQL("GROUPING(r.present_bucket) = 0 AS in_present")]
+)
+
 # One pass over the training rows: raw weighted class sums per (fold, band, code) for every
-# band whose value does not depend on the fit, and per (fold, presentation bucket) for present
-# (grouping sets: one hash table per band, keyed by small integers).
+# band whose value does not depend on the fit, and per (fold, presentation bucket) for present.
+# The pass counts joint combinations of a few bands per grouping set (four hash-table updates
+# per row instead of ten: 1.4 s against 2.1 s at 1M rows); each band's sums are then the sums
+# over its group's few hundred combinations. A NULL code (no assets) or bucket counts for no
+# value, as before.
 CREATE_FOLD_SUMS = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_fold_sums ON COMMIT DROP AS
-SELECT g.fold_id, g.band_name, g.band_code, g.present_bucket, g.w_pos, g.w_neg, g.n_rows
-FROM (
-    SELECT r.fold_id,
-           CASE {which_name} ELSE 'present' END AS band_name,
-           CASE {which_value} END AS band_code,
-           CASE WHEN GROUPING(r.present_bucket) = 0 THEN r.present_bucket END AS present_bucket,
+WITH joint AS (
+    SELECT r.fold_id, {band_columns}, r.present_bucket, {set_flags},
            coalesce(sum(r.w_raw) FILTER (WHERE r.y = 1), 0.0) AS w_pos,
            coalesce(sum(r.w_raw) FILTER (WHERE r.y = 0), 0.0) AS w_neg,
            count(*) AS n_rows
-    FROM (SELECT r.*, width_bucket(r.presentation_score, (SELECT e.edges FROM woe_present_edges AS e)) AS present_bucket
+    FROM (SELECT r.fold_id, r.y, r.w_raw, {band_columns},
+                 width_bucket(r.presentation_score, (SELECT e.edges FROM woe_present_edges AS e))
+                     AS present_bucket
           FROM woe_rows AS r
           WHERE r.fold_id IS NOT NULL) AS r
-    GROUP BY GROUPING SETS ({grouped})
-) AS g
-WHERE g.band_code IS NOT NULL OR g.present_bucket IS NOT NULL
+    GROUP BY GROUPING SETS ({joint_sets})
+)
+SELECT j.fold_id, m.band_name, m.band_code, m.present_bucket,
+       sum(j.w_pos) AS w_pos, sum(j.w_neg) AS w_neg, sum(j.n_rows) AS n_rows
+FROM joint AS j
+CROSS JOIN LATERAL (VALUES
+        {marginals}
+) AS m(band_name, band_code, present_bucket, in_set)
+WHERE m.in_set AND (m.band_code IS NOT NULL OR m.present_bucket IS NOT NULL)
+GROUP BY j.fold_id, m.band_name, m.band_code, m.present_bucket
 """
-).format(which_name=_WHICH_NAME, which_value=_WHICH_VALUE, grouped=_GROUPED)
+).format(set_flags=_SET_FLAGS, joint_sets=_JOINT_SETS, marginals=_MARGINALS,
+         band_columns=sql.SQL(", ").join(
+             sql.SQL("r.{}").format(sql.Identifier(b)) for b in FOLD_INDEPENDENT_BANDS))
 
 # SPEC 5: woe = ln(((W+_b + eps) / W+) / ((W-_b + eps) / W-)) with the fit's normalised sums;
 # market bands against the fit's totals, vision bands against its asset rows' totals. A band
