@@ -56,9 +56,10 @@ def run_sql(url: str) -> dict:
 
 BASELINE_ROWS = """
 SELECT r.generation, r.listing_id, r.t0, r.y::int, r.w_raw, r.fold_id, r.has_assets,
-       r.presentation_score, r.dsold, r.trust, r.ship, r.sale, r.cond, r.dmg, r.bat, r.vdmg, r.acc
+       r.presentation_score, {labels}
 FROM woe_rows AS r WHERE r.fold_id IS NOT NULL
-"""
+""".format(labels=", ".join(  # band values as text, as the seed's trainer handles them
+    f"(ml.woe_anchor_band_labels_v1('{b}'))[r.{b}] AS {b}" for b in q.FOLD_INDEPENDENT_BANDS))
 
 
 def run_baseline(url: str) -> dict:
