@@ -222,6 +222,39 @@ def _count(conn: psycopg.Connection, table: str) -> int:
     return conn.execute(query).fetchone()[0]
 
 
+# A bulk load as PostgreSQL's "Populating a Database" advises: the source tables' primary and
+# foreign keys are dropped for the load and added back after it. A primary key is then built
+# from one sort instead of a million single inserts, and the foreign key checks every row in one
+# join instead of one locking lookup per row (together about half of the load time). The
+# definitions are read from the catalog, so the constraints come back exactly as the migration
+# made them (same names, same indexes), in the load's transaction: nothing is ever visible
+# without them.
+_KEY_CONSTRAINTS = """
+SELECT t.relname, c.conname, pg_catalog.pg_get_constraintdef(c.oid)
+FROM pg_catalog.pg_constraint AS c
+JOIN pg_catalog.pg_class AS t ON t.oid = c.conrelid
+JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace
+WHERE n.nspname = 'src' AND t.relname = ANY(%s) AND c.contype IN ('p', 'f')
+ORDER BY c.contype = 'p', t.relname, c.conname
+"""
+
+
+def _drop_keys(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
+    """Drop the source tables' keys, foreign keys first; returns them in that order."""
+    keys = conn.execute(_KEY_CONSTRAINTS, (list(SOURCE_TABLES),)).fetchall()
+    for table, name, _definition in keys:
+        conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+            sql.Identifier("src", table), sql.Identifier(name)))
+    return keys
+
+
+def _restore_keys(conn: psycopg.Connection, keys: list[tuple[str, str, str]]) -> None:
+    """Add the keys back, primary keys first (the foreign keys reference them)."""
+    for table, name, definition in reversed(keys):
+        conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+            sql.Identifier("src", table), sql.Identifier(name), sql.SQL(definition)))
+
+
 def fill(conn: psycopg.Connection, rows: int, seed: int, *, replace: bool = False,
          log: Callable[[str], None] = lambda _message: None) -> SynthResult:
     """Load ``rows`` synthetic listings in one transaction; see the module docstring.
@@ -244,12 +277,14 @@ def fill(conn: psycopg.Connection, rows: int, seed: int, *, replace: bool = Fals
         if replace:
             conn.execute(sql.SQL("TRUNCATE {}").format(
                 sql.SQL(", ").join(sql.Identifier("src", t) for t in SOURCE_TABLES)))
+        keys = _drop_keys(conn)
         n_snap = conn.execute(_snapshots_sql(), params).rowcount
         log(f"[synth] {n_snap:,} snapshots ({time.perf_counter() - started:.1f}s)")
         n_vis = conn.execute(_vision_sql(), params).rowcount
         log(f"[synth] {n_vis:,} vision rows ({time.perf_counter() - started:.1f}s)")
         n_out = conn.execute(_outcomes_sql(), params).rowcount
         log(f"[synth] {n_out:,} outcomes ({time.perf_counter() - started:.1f}s)")
+        _restore_keys(conn, keys)
     for table in SOURCE_TABLES:
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier("src", table)))
     conn.commit()

@@ -78,3 +78,36 @@ def test_cli_refuses_bad_rows(url):
     done = subprocess.run([sys.executable, "-m", "harness.synth", "--rows", "0",
                            "--database-url", url], check=False, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 1 and "--rows must be >= 1" in done.stderr
+
+
+KEYS = """
+SELECT t.relname, c.conname, c.contype, pg_get_constraintdef(c.oid),
+       (SELECT pg_get_indexdef(c.conindid) WHERE c.contype = 'p')
+FROM pg_constraint AS c
+JOIN pg_class AS t ON t.oid = c.conrelid
+WHERE t.relnamespace = 'src'::regnamespace
+ORDER BY 1, 2
+"""
+
+
+def test_load_puts_the_source_keys_back_as_migrated(make_database, monkeypatch):
+    """The loader drops the keys for speed; they come back identical, and a load failing
+    after the drop leaves the tables, their rows and their keys as they were."""
+    url = make_database(migrate_to="head")
+    with psycopg.connect(url) as conn:
+        migrated = conn.execute(KEYS).fetchall()
+        conn.rollback()
+        assert [(t, k) for t, _n, k, _d, _i in migrated if k in "pf"] == [
+            ("listing_outcomes", "p"), ("listing_outcomes", "f"),
+            ("listing_snapshots_t0", "p"), ("listing_vision_features", "p")]
+        synth.fill(conn, 500, seed=3)
+        assert conn.execute(KEYS).fetchall() == migrated
+        conn.rollback()
+        fp = fingerprint(conn)
+        monkeypatch.setattr(synth, "_outcomes_sql",
+                            lambda: psycopg.sql.SQL("SELECT 1 / 0 WHERE %(rows)s > %(seed)s"))
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            synth.fill(conn, 700, seed=4, replace=True)
+        conn.rollback()
+        assert fingerprint(conn) == fp
+        assert conn.execute(KEYS).fetchall() == migrated
