@@ -17,8 +17,8 @@ appends the codes (dsold_code ... acc_code); the scores view reads the codes and
 package's final map as one array of WOE per band, indexed by code (NULL, adding 0, for a code
 the map lacks, as before). The arrays are built by one aggregate over every (band, code) of the
 labels left-joined to the map (subqueries per band would be parallel-restricted and cost the
-view its workers); HAVING drops a package without final map rows, as before. Scores are unchanged to the last bit: same WOE values, same
-summation function, same order.
+view its workers); HAVING drops a package without final map rows, as before. Scores are
+unchanged to the last bit: same WOE values, same summation function, same order.
 
 The code constants in ml.woe_anchor_band_codes_v1 are written as
 ml.woe_anchor_band_code_v1(band, value): IMMUTABLE calls with constant arguments, folded to
