@@ -93,6 +93,17 @@ def test_changed_banding_function_is_refused(certified):
     assert result.status == "FAILED" and "0.91" in drift.data["diff"]
 
 
+def test_renamed_band_value_is_refused(certified):
+    """The labels are part of the definition too: the scores view reads them through the map."""
+    with psycopg.connect(certified) as c:
+        text = c.execute(
+            "SELECT pg_get_functiondef('ml.woe_anchor_band_labels_v1'::regproc)").fetchone()[0]
+        assert "'cond_hi'" in text
+        c.execute(text.replace("'cond_hi'", "'cond_high'"))
+    message = refusal(certified)
+    assert "DEFINITION DRIFT" in message and "changed ml.woe_anchor_band_labels_v1(" in message
+
+
 def test_feature_update_on_a_baselined_day_fails_the_run_and_the_guard(certified):
     with psycopg.connect(certified) as c:
         c.execute("""UPDATE src.listing_snapshots_t0 SET condition_score = 0.95
