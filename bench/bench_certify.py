@@ -75,10 +75,7 @@ def previous_view() -> str:
     spec = importlib.util.spec_from_file_location("rev0050", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    text = module.PREVIOUS_VIEWS
-    view = text[text.index("CREATE VIEW ml.woe_anchor_scores_live_v1 AS"):
-                text.index("CREATE VIEW ml.woe_anchor_feature_store_t0_v1_v AS")]
-    return view.replace("ml.woe_anchor_scores_live_v1", VIEWS["previous"])
+    return module.PREVIOUS_SCORES_VIEW.replace("ml.woe_anchor_scores_live_v1", VIEWS["previous"])
 
 
 def timed(conn: psycopg.Connection, query: str) -> float:

@@ -41,6 +41,14 @@ def viewdef(c: psycopg.Connection, name: str) -> str:
     return c.execute("SELECT pg_get_viewdef(%s::regclass)", (name,)).fetchone()[0]
 
 
+def redefine_function(url: str, name: str, old: str, new: str) -> None:
+    """CREATE OR REPLACE a function with `old` replaced by `new` in its definition."""
+    with psycopg.connect(url) as c:
+        text = c.execute("SELECT pg_get_functiondef(%s::regproc)", (name,)).fetchone()[0]
+        assert old in text
+        c.execute(text.replace(old, new))
+
+
 def test_seed_minimal_checks_run_verbatim_after_certification(certified):
     with psycopg.connect(certified) as c:
         rows = c.execute("SELECT * FROM audit.t0_cert_registry WHERE entrypoint='ml.woe_anchor_feature_store_t0_v1_v';").fetchall()
@@ -80,12 +88,9 @@ def test_closure_view_with_changed_threshold_is_refused(certified):
 
 
 def test_changed_banding_function_is_refused(certified):
-    with psycopg.connect(certified) as c:
-        # the one banding definition (0050): the codes every scoring view reads
-        text = c.execute(
-            "SELECT pg_get_functiondef('ml.woe_anchor_band_codes_v1'::regproc)").fetchone()[0]
-        assert "(0.90)::double precision" in text
-        c.execute(text.replace("(0.90)::double precision", "(0.91)::double precision"))
+    # the one banding definition (0050): the codes every scoring view reads
+    redefine_function(certified, "ml.woe_anchor_band_codes_v1",
+                      "(0.90)::double precision", "(0.91)::double precision")
     message = refusal(certified)
     assert "DEFINITION DRIFT" in message and "changed ml.woe_anchor_band_codes_v1(" in message
     [result] = certify.run(certified, ENTRYPOINT)
@@ -95,11 +100,7 @@ def test_changed_banding_function_is_refused(certified):
 
 def test_renamed_band_value_is_refused(certified):
     """The labels are part of the definition too: the scores view reads them through the map."""
-    with psycopg.connect(certified) as c:
-        text = c.execute(
-            "SELECT pg_get_functiondef('ml.woe_anchor_band_labels_v1'::regproc)").fetchone()[0]
-        assert "'cond_hi'" in text
-        c.execute(text.replace("'cond_hi'", "'cond_high'"))
+    redefine_function(certified, "ml.woe_anchor_band_labels_v1", "'cond_hi'", "'cond_high'")
     message = refusal(certified)
     assert "DEFINITION DRIFT" in message and "changed ml.woe_anchor_band_labels_v1(" in message
 

@@ -146,8 +146,9 @@ JOIN (
     )
     + r"""
     FROM ml.woe_anchor_model_registry_v1 AS r
-    CROSS JOIN unnest(ARRAY['dsold', 'trust', 'ship', 'sale', 'cond', 'dmg', 'bat', 'present',
-                            'vdmg', 'acc']) AS n(band_name)
+    CROSS JOIN unnest(ARRAY["""
+    + ", ".join(f"'{band}'" for band in BANDS)
+    + r"""]) AS n(band_name)
     CROSS JOIN LATERAL unnest(ml.woe_anchor_band_labels_v1(n.band_name))
         WITH ORDINALITY AS g(band_value, code)
     LEFT JOIN ml.woe_anchor_map_v1 AS m
@@ -372,7 +373,7 @@ def _grant_new_functions() -> str:
 # Downgrade: the views lose their code columns only by being recreated (CREATE OR REPLACE VIEW
 # cannot drop columns), so the chain bands -> scores -> entrypoint -> guarded view is dropped and
 # recreated as 0025 left it, with its grants; then the text banding definition of 0008 returns.
-PREVIOUS_VIEWS = r"""
+PREVIOUS_BANDS_VIEW = r"""
 CREATE VIEW ml.v_woe_anchor_bands_live_v1 AS
 SELECT s.generation,
        s.listing_id,
@@ -411,7 +412,9 @@ CROSS JOIN LATERAL (
 ) AS b;
 COMMENT ON VIEW ml.v_woe_anchor_bands_live_v1 IS
     'Bands of every snapshot under the active package (one banding definition).';
+"""
 
+PREVIOUS_SCORES_VIEW = r"""
 CREATE VIEW ml.woe_anchor_scores_live_v1 AS
 SELECT b.generation,
        b.listing_id,
@@ -487,7 +490,9 @@ LEFT JOIN LATERAL (
   ON TRUE;
 COMMENT ON VIEW ml.woe_anchor_scores_live_v1 IS
     'WOE logit and P(slow21) of every snapshot under the active package.';
+"""
 
+PREVIOUS_CONSUMER_VIEWS = r"""
 CREATE VIEW ml.woe_anchor_feature_store_t0_v1_v AS
 SELECT generation,
        listing_id,
@@ -648,7 +653,9 @@ DROP TYPE ml.woe_anchor_band_code_set_v1;
 DROP FUNCTION {NEW_FUNCTIONS[1]};
 DROP FUNCTION {NEW_FUNCTIONS[0]};
 """
-        + PREVIOUS_VIEWS
+        + PREVIOUS_BANDS_VIEW
+        + PREVIOUS_SCORES_VIEW
+        + PREVIOUS_CONSUMER_VIEWS
         + f"""
 GRANT SELECT ON ml.woe_anchor_feature_store_t0_v1_v TO {certifier};
 GRANT SELECT ON ml.woe_anchor_scores_live_train_v TO {reader};
