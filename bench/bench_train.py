@@ -59,7 +59,7 @@ SELECT r.generation, r.listing_id, r.t0, r.y::int, r.w_raw, r.fold_id, r.has_ass
        r.presentation_score, {labels}
 FROM woe_rows AS r WHERE r.fold_id IS NOT NULL
 """.format(labels=", ".join(  # band values as text, as the seed's trainer handles them
-    f"(ml.woe_anchor_band_labels_v1('{b}'))[r.{b}] AS {b}" for b in q.FOLD_INDEPENDENT_BANDS))
+    f"(ml.woe_anchor_band_labels_v1('{b}'))[r.{b}] AS {b}" for b in q.STORED_BANDS))
 
 
 def run_baseline(url: str) -> dict:

@@ -220,10 +220,12 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
 
         cur.execute(q.CREATE_ROWS, params)
         cur.execute(q.ANALYZE_ROWS)
-        cur.execute(q.CREATE_ASSETS)
         clock.lap("bands")
 
         cur.execute(q.CREATE_FITS, params)
+        cur.execute(q.CREATE_CUTS)
+        cur.execute(q.CREATE_PRESENT_CODES)
+        cur.execute(q.CREATE_JOINT_SUMS)
         cur.execute(q.CREATE_TOTALS)
         for fit_id, n_rows, n_pos_fit, n_neg_fit, _rate, _logit in cur.execute(q.FIT_TOTALS):
             if not n_pos_fit or not n_neg_fit:
@@ -231,10 +233,6 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
                                  "has only one class; use fewer --woe-folds")
         base_rate, base_logit = cur.execute(
             "SELECT base_rate, base_logit FROM woe_totals WHERE fit_id = -1").fetchone()
-        cur.execute(q.CREATE_CUTS)
-        cur.execute(q.CREATE_PRESENT_EDGES)
-        cur.execute(q.CREATE_PRESENT_BANDS)
-        cur.execute(q.CREATE_FOLD_SUMS)
         cur.execute(q.CREATE_MAP, params)
         cur.execute(q.CREATE_LOOKUP)
         cur.execute(q.ANALYZE_FIT_TABLES)

@@ -8,12 +8,11 @@ sha256 together with the server's banding definitions identifies the code of a p
 Fits are numbered ``fit_id``: -1 is the final mapping (all of train_sold, persisted with
 fold_id NULL), k >= 0 is the fit for fold k (all train_sold rows outside fold k). Each fit's
 band sums are the sum of the other folds' per-(fold, band, value) aggregates, computed in one
-pass, so the cost grows with rows, not rows x folds. The presentation band's value depends on
-the fit's own cuts: the presentation scores are bucketed once by the cuts of ALL fits (the
-sorted distinct c1/c2 values, width_bucket), so every score in a bucket gets the same present
-band under every fit. The banding function is then called once per (fit, bucket) on one
-representative row of the bucket, never per (fit, row); the per-(fold, bucket) sums ride along
-in the same grouping-sets pass as the other bands.
+pass, so the cost grows with rows, not rows x folds. All fits share the thresholds, the
+presentation cuts (taken from the final training set) and ref_ts (SPEC 6). The present band
+needs the cuts, so it is not stored with the other bands: the banding function gives the code
+of each presentation bucket (the intervals between the cuts) on one representative row, and
+rows look their code up by bucket.
 
 Bands always come from ml.woe_anchor_band_codes_v1 (as codes: positions in
 ml.woe_anchor_band_labels_v1, so a fit's map is an array indexed by code) and scores from
@@ -27,7 +26,7 @@ from psycopg import sql
 MARKET_BANDS = ("dsold", "trust", "ship", "sale", "cond", "dmg", "bat")
 VISION_BANDS = ("present", "vdmg", "acc")
 ALL_BANDS = MARKET_BANDS + VISION_BANDS  # the argument order of ml.woe_anchor_logit_v1
-FOLD_INDEPENDENT_BANDS = MARKET_BANDS + ("vdmg", "acc")
+STORED_BANDS = MARKET_BANDS + ("vdmg", "acc")  # woe_rows columns; present needs the cuts first
 
 SNAPSHOT_FEATURES = (
     "delta_vs_sold_median_30d", "condition_score", "damage_severity_ai", "battery_pct_effective",
@@ -129,7 +128,10 @@ FROM per_day AS d
 # score and the codes of all bands but present (its cuts come later). Every column read later
 # and no other: the table is written once and scanned by every later statement. Written in the
 # scores' key order (sorted in the parallel workers, merged by the leader), so the OOF scores
-# come out in that order and the scores INSERT appends to the primary key in order.
+# come out in that order and the scores INSERT appends to the primary key in order. The sold
+# slices are selected as "not censored": the planner cannot see through the slice CASE and
+# estimates IN (two values) at 0.4% of the rows, which made it hash the million joined rows
+# instead of the vision table (1.9 s against 2.35 s at 1M rows).
 CREATE_ROWS = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_rows ON COMMIT DROP AS
@@ -153,13 +155,13 @@ FROM (
       ON s.generation = sl.generation AND s.listing_id = sl.listing_id AND s.t0 = sl.t0
     LEFT JOIN src.listing_vision_features AS v
       ON v.generation = sl.generation AND v.listing_id = sl.listing_id
-    WHERE sl.slice IN ('train_sold', 'eval_sold_last_7d')
+    WHERE sl.slice <> 'censored_ge_21d'
 ) AS x
 ORDER BY x.generation, x.listing_id, x.t0
 """
 ).format(
     band_columns=sql.SQL(", ").join(
-        sql.SQL("(x.bs).{b} AS {b}").format(b=sql.Identifier(b)) for b in FOLD_INDEPENDENT_BANDS
+        sql.SQL("(x.bs).{b} AS {b}").format(b=sql.Identifier(b)) for b in STORED_BANDS
     ),
     bands=_bands_call(
         _col("sl", "t0"),
@@ -183,17 +185,6 @@ ANALYZE_ROWS = sql.SQL("ANALYZE woe_rows")
 # hashes the few lookup rows instead of sorting the million for a merge join.
 ANALYZE_FIT_TABLES = sql.SQL("ANALYZE woe_lookup")
 
-# The presentation scores of the training rows with assets: the K+1 quantile sorts read only
-# these two columns.
-CREATE_ASSETS = sql.SQL(
-    """
-CREATE TEMPORARY TABLE woe_assets ON COMMIT DROP AS
-SELECT r.fold_id, r.presentation_score
-FROM woe_rows AS r
-WHERE r.fold_id IS NOT NULL AND r.has_assets
-"""
-)
-
 # fit -1 is the final mapping; folds 0..K-1 exist only when out-of-fold scoring is on.
 CREATE_FITS = sql.SQL(
     """
@@ -202,32 +193,139 @@ SELECT f.fit_id FROM generate_series(-1, CASE WHEN {oof} THEN {n_folds} - 1 ELSE
 """
 ).format(oof=_param("oof"), n_folds=_param("n_folds"))
 
-# Per-fold class sums, then per-fit totals as the sum over the fit's folds. The mean weight of
-# the fit's rows (SPEC 5) is sum(w_raw) / n over those rows; every weighted sum of the fit is
-# divided by it.
+# SPEC 4: c1, c2 are the 1/3 and 2/3 continuous quantiles of presentation_score over the
+# training rows with assets; both the median under 50 such rows; both 0 with none. SPEC 6: the
+# fold fits reuse them ("same thresholds, same cuts, same ref_ts"), so there is one pair.
+CREATE_CUTS = sql.SQL(
+    """
+CREATE TEMPORARY TABLE woe_cuts ON COMMIT DROP AS
+SELECT CASE WHEN q.n = 0 THEN 0.0::float8 WHEN q.n < 50 THEN q.qs[2] ELSE q.qs[1] END AS c1,
+       CASE WHEN q.n = 0 THEN 0.0::float8 WHEN q.n < 50 THEN q.qs[2] ELSE q.qs[3] END AS c2
+FROM (
+    SELECT count(*) AS n,
+           percentile_cont(ARRAY[1.0::float8 / 3.0, 0.5, 2.0::float8 / 3.0])
+               WITHIN GROUP (ORDER BY r.presentation_score) AS qs
+    FROM woe_rows AS r
+    WHERE r.fold_id IS NOT NULL AND r.has_assets
+) AS q
+"""
+)
+
+# The present band code of every presentation score, as a lookup: the scores are bucketed by the
+# sorted distinct cuts (width_bucket(score, edges) = i means edges[i] <= score < edges[i+1],
+# the same half-open intervals as the band's "< c1", "< c2" tests), and codes[i + 1] is the
+# code the banding function gives one representative source row of bucket i (the lowest
+# (generation, listing_id) among the bucket's lowest-scoring rows), so the "< c1" rule is
+# spelled only in the banding function. Buckets come from every row with assets, training and
+# evaluation; a bucket without rows has no code.
+CREATE_PRESENT_CODES = sql.SQL(
+    """
+CREATE TEMPORARY TABLE woe_present_codes ON COMMIT DROP AS
+WITH edges AS (
+    SELECT array_agg(DISTINCT e.cut ORDER BY e.cut) AS edges
+    FROM woe_cuts AS c
+    CROSS JOIN LATERAL (VALUES (c.c1), (c.c2)) AS e(cut)
+), bucket_low AS (
+    SELECT width_bucket(r.presentation_score, (SELECT e.edges FROM edges AS e)) AS bucket,
+           min(r.presentation_score) AS score
+    FROM woe_rows AS r
+    WHERE r.has_assets
+    GROUP BY 1
+), representative AS (
+    SELECT DISTINCT ON (b.bucket) b.bucket, r.generation, r.listing_id
+    FROM bucket_low AS b
+    JOIN woe_rows AS r ON r.presentation_score = b.score
+    ORDER BY b.bucket, r.generation, r.listing_id
+), bucket_code AS (
+    SELECT p.bucket,
+           (SELECT {present}
+            FROM src.listing_vision_features AS v
+            WHERE v.generation = p.generation AND v.listing_id = p.listing_id) AS band_code
+    FROM representative AS p
+    CROSS JOIN woe_cuts AS c
+)
+SELECT e.edges,
+       (SELECT array_agg(bc.band_code ORDER BY b.bucket)
+        FROM generate_series(0, cardinality(e.edges)) AS b(bucket)
+        LEFT JOIN bucket_code AS bc ON bc.bucket = b.bucket) AS codes
+FROM edges AS e
+"""
+).format(present=present_band("v", "c"))
+
+
+def _band_code(band: str) -> sql.Composable:
+    """The code of a woe_rows row r's band: stored, except present (its cuts come later)."""
+    if band == "present":
+        return sql.SQL("(SELECT p.codes FROM woe_present_codes AS p)"
+                       "[width_bucket(r.presentation_score,"
+                       " (SELECT p.edges FROM woe_present_codes AS p)) + 1]")
+    return sql.SQL("r.{}").format(sql.Identifier(band))
+
+
+# The bands in the groups whose joint counts are taken together (at most 6x3x3x4 = 216
+# combinations per fold and group); has_assets rides with the vision group, whose sums then
+# give the fit's totals too.
+JOINT_BAND_GROUPS = (("dsold", "trust", "ship", "sale"), ("cond", "dmg", "bat"),
+                     ("vdmg", "acc", "present"))
+assert sorted(sum(JOINT_BAND_GROUPS, ())) == sorted(ALL_BANDS)
+_VISION_GROUP = JOINT_BAND_GROUPS[-1]
+
+# One pass over the training rows: raw weighted class sums and counts per fold and joint
+# combination of the bands of each group (three hash-table updates per row instead of ten, one
+# per band); each band's sums are then the sums over its group's few hundred combinations. The
+# fit's totals are the sums of the vision group (which holds every row).
+CREATE_JOINT_SUMS = sql.SQL(
+    """
+CREATE TEMPORARY TABLE woe_joint_sums ON COMMIT DROP AS
+SELECT r.fold_id, r.has_assets, {bands}, {set_flags},
+       coalesce(sum(r.w_raw) FILTER (WHERE r.y = 1), 0.0) AS w_pos,
+       coalesce(sum(r.w_raw) FILTER (WHERE r.y = 0), 0.0) AS w_neg,
+       count(*) FILTER (WHERE r.y = 1) AS n_pos,
+       count(*) AS n_rows
+FROM (SELECT r.fold_id, r.y, r.w_raw, r.has_assets, {band_codes}
+      FROM woe_rows AS r
+      WHERE r.fold_id IS NOT NULL) AS r
+GROUP BY GROUPING SETS ({joint_sets})
+"""
+).format(
+    bands=sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(b)) for b in ALL_BANDS),
+    set_flags=sql.SQL(", ").join(
+        sql.SQL("GROUPING(r.{b}) = 0 AS {flag}").format(
+            b=sql.Identifier(group[0]), flag=sql.Identifier(f"in_{group[0]}"))
+        for group in JOINT_BAND_GROUPS),
+    band_codes=sql.SQL(", ").join(
+        sql.SQL("{} AS {}").format(_band_code(b), sql.Identifier(b)) for b in ALL_BANDS),
+    joint_sets=sql.SQL(", ").join(
+        sql.SQL("(r.fold_id, {}{})").format(
+            sql.SQL("r.has_assets, ") if group == _VISION_GROUP else sql.SQL(""),
+            sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(b)) for b in group))
+        for group in JOINT_BAND_GROUPS),
+)
+
+# Per-fold class sums (from the vision group's joint sums, which cover every training row),
+# then per-fit totals as the sum over the fit's folds. The mean weight of the fit's rows
+# (SPEC 5) is sum(w_raw) / n over those rows; every weighted sum of the fit is divided by it.
 CREATE_TOTALS = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_totals ON COMMIT DROP AS
 WITH per_fold AS (
-    SELECT r.fold_id,
-           count(*) AS n_rows,
-           sum(r.w_raw) AS w_all,
-           coalesce(sum(r.w_raw) FILTER (WHERE r.y = 1), 0.0) AS w_pos,
-           coalesce(sum(r.w_raw) FILTER (WHERE r.y = 0), 0.0) AS w_neg,
-           coalesce(sum(r.w_raw) FILTER (WHERE r.y = 1 AND r.has_assets), 0.0) AS w_pos_assets,
-           coalesce(sum(r.w_raw) FILTER (WHERE r.y = 0 AND r.has_assets), 0.0) AS w_neg_assets,
-           count(*) FILTER (WHERE r.y = 1) AS n_pos,
-           count(*) FILTER (WHERE r.y = 0) AS n_neg
-    FROM woe_rows AS r
-    WHERE r.fold_id IS NOT NULL
-    GROUP BY r.fold_id
+    SELECT j.fold_id,
+           sum(j.n_rows) AS n_rows,
+           sum(j.n_pos) AS n_pos,
+           sum(j.w_pos) AS w_pos,
+           sum(j.w_neg) AS w_neg,
+           coalesce(sum(j.w_pos) FILTER (WHERE j.has_assets), 0.0) AS w_pos_assets,
+           coalesce(sum(j.w_neg) FILTER (WHERE j.has_assets), 0.0) AS w_neg_assets
+    FROM woe_joint_sums AS j
+    WHERE j.{in_vision}
+    GROUP BY j.fold_id
 ), per_fit AS (
     SELECT f.fit_id,
            sum(p.n_rows) AS n_rows,
-           sum(p.w_all) / sum(p.n_rows) AS mean_w,
+           (sum(p.w_pos) + sum(p.w_neg)) / sum(p.n_rows) AS mean_w,
            sum(p.w_pos) AS w_pos, sum(p.w_neg) AS w_neg,
            sum(p.w_pos_assets) AS w_pos_assets, sum(p.w_neg_assets) AS w_neg_assets,
-           sum(p.n_pos) AS n_pos, sum(p.n_neg) AS n_neg
+           sum(p.n_pos) AS n_pos, sum(p.n_rows) - sum(p.n_pos) AS n_neg
     FROM woe_fits AS f
     JOIN per_fold AS p ON f.fit_id = -1 OR p.fold_id <> f.fit_id
     GROUP BY f.fit_id
@@ -245,7 +343,7 @@ CROSS JOIN LATERAL (
     SELECT (t.w_pos / t.mean_w) / ((t.w_pos / t.mean_w) + (t.w_neg / t.mean_w)) AS base_rate
 ) AS b
 """
-)
+).format(in_vision=sql.Identifier(f"in_{_VISION_GROUP[0]}"))
 
 FIT_TOTALS = sql.SQL(
     """
@@ -254,149 +352,45 @@ FROM woe_totals AS t ORDER BY t.fit_id
 """
 )
 
-# SPEC 4: c1, c2 are the 1/3 and 2/3 continuous quantiles of presentation_score over the fit's
-# asset rows; both the median under 50 such rows; both 0 with none.
-CREATE_CUTS = sql.SQL(
-    """
-CREATE TEMPORARY TABLE woe_cuts ON COMMIT DROP AS
-SELECT f.fit_id,
-       CASE WHEN q.n = 0 THEN 0.0::float8 WHEN q.n < 50 THEN q.qs[2] ELSE q.qs[1] END AS c1,
-       CASE WHEN q.n = 0 THEN 0.0::float8 WHEN q.n < 50 THEN q.qs[2] ELSE q.qs[3] END AS c2,
-       q.n AS n_asset_rows
-FROM woe_fits AS f
-CROSS JOIN LATERAL (
-    SELECT count(*) AS n,
-           percentile_cont(ARRAY[1.0::float8 / 3.0, 0.5, 2.0::float8 / 3.0])
-               WITHIN GROUP (ORDER BY r.presentation_score) AS qs
-    FROM woe_assets AS r
-    WHERE f.fit_id = -1 OR r.fold_id <> f.fit_id
-) AS q
-"""
-)
-
-# The presentation-score buckets: the sorted distinct cuts of every fit. width_bucket(score,
-# edges) = i means edges[i] <= score < edges[i+1], the same half-open intervals as the band's
-# "< c1", "< c2" tests, so all scores of a bucket compare alike against every fit's cuts.
-CREATE_PRESENT_EDGES = sql.SQL(
-    """
-CREATE TEMPORARY TABLE woe_present_edges ON COMMIT DROP AS
-SELECT array_agg(DISTINCT e.cut ORDER BY e.cut) AS edges
-FROM woe_cuts AS c
-CROSS JOIN LATERAL (VALUES (c.c1), (c.c2)) AS e(cut)
-"""
-)
-
-# The present band code of each (fit, bucket): the banding function on one representative source
-# row of the bucket (the lowest (generation, listing_id) among the bucket's lowest-scoring rows)
-# under the fit's cuts. Buckets come from every row with assets, training and evaluation.
-CREATE_PRESENT_BANDS = sql.SQL(
-    """
-CREATE TEMPORARY TABLE woe_present_bands ON COMMIT DROP AS
-WITH bucket_low AS (
-    SELECT width_bucket(r.presentation_score, (SELECT e.edges FROM woe_present_edges AS e)) AS bucket,
-           min(r.presentation_score) AS score
-    FROM woe_rows AS r
-    WHERE r.has_assets
-    GROUP BY 1
-), representative AS (
-    SELECT DISTINCT ON (b.bucket) b.bucket, r.generation, r.listing_id
-    FROM bucket_low AS b
-    JOIN woe_rows AS r ON r.presentation_score = b.score
-    ORDER BY b.bucket, r.generation, r.listing_id
-)
-SELECT c.fit_id, p.bucket,
-       (SELECT {present}
-        FROM src.listing_vision_features AS v
-        WHERE v.generation = p.generation AND v.listing_id = p.listing_id) AS band_code
-FROM representative AS p
-CROSS JOIN woe_cuts AS c
-"""
-).format(present=present_band("v", "c"))
-
-# The fold-independent bands in the groups whose joint counts are taken together (at most
-# 6x3x3x4 = 216 combinations per fold); the presentation buckets stay alone, since their number
-# grows with the number of fits.
-JOINT_BAND_GROUPS = (("dsold", "trust", "ship", "sale"), ("cond", "dmg", "bat"), ("vdmg", "acc"))
-assert sorted(sum(JOINT_BAND_GROUPS, ())) == sorted(FOLD_INDEPENDENT_BANDS)
-
-_JOINT_SETS = sql.SQL(", ").join(
-    [sql.SQL("(r.fold_id, {})").format(sql.SQL(", ").join(
-        sql.SQL("r.{}").format(sql.Identifier(b)) for b in group)) for group in JOINT_BAND_GROUPS]
-    + [sql.SQL("(r.fold_id, r.present_bucket)")]
-)
 _MARGINALS = sql.SQL(",\n        ").join(
-    [sql.SQL("({name}, j.{band}, NULL::integer, j.{first_of_group})").format(
-        name=sql.Literal(b), band=sql.Identifier(b), first_of_group=sql.Identifier(f"in_{group[0]}"))
-     for group in JOINT_BAND_GROUPS for b in group]
-    + [sql.SQL("('present', NULL::smallint, j.present_bucket, j.in_present)")]
+    sql.SQL("({name}, j.{band}, j.{in_group})").format(
+        name=sql.Literal(b), band=sql.Identifier(b), in_group=sql.Identifier(f"in_{group[0]}"))
+    for group in JOINT_BAND_GROUPS for b in group
 )
-_SET_FLAGS = sql.SQL(", ").join(
-    [sql.SQL("GROUPING(r.{b}) = 0 AS {flag}").format(
-        b=sql.Identifier(group[0]), flag=sql.Identifier(f"in_{group[0]}"))
-     for group in JOINT_BAND_GROUPS]
-    + [sql.SQL("GROUPING(r.present_bucket) = 0 AS in_present")]
-)
-
-# One pass over the training rows: raw weighted class sums per (fold, band, code) for every
-# band whose value does not depend on the fit, and per (fold, presentation bucket) for present.
-# The pass counts joint combinations of a few bands per grouping set (four hash-table updates
-# per row instead of ten: 1.4 s against 2.1 s at 1M rows); each band's sums are then the sums
-# over its group's few hundred combinations. A NULL code (no assets) or bucket counts for no
-# value, as before.
-CREATE_FOLD_SUMS = sql.SQL(
-    """
-CREATE TEMPORARY TABLE woe_fold_sums ON COMMIT DROP AS
-WITH joint AS (
-    SELECT r.fold_id, {band_columns}, r.present_bucket, {set_flags},
-           coalesce(sum(r.w_raw) FILTER (WHERE r.y = 1), 0.0) AS w_pos,
-           coalesce(sum(r.w_raw) FILTER (WHERE r.y = 0), 0.0) AS w_neg,
-           count(*) AS n_rows
-    FROM (SELECT r.fold_id, r.y, r.w_raw, {band_columns},
-                 width_bucket(r.presentation_score, (SELECT e.edges FROM woe_present_edges AS e))
-                     AS present_bucket
-          FROM woe_rows AS r
-          WHERE r.fold_id IS NOT NULL) AS r
-    GROUP BY GROUPING SETS ({joint_sets})
-)
-SELECT j.fold_id, m.band_name, m.band_code, m.present_bucket,
-       sum(j.w_pos) AS w_pos, sum(j.w_neg) AS w_neg, sum(j.n_rows) AS n_rows
-FROM joint AS j
-CROSS JOIN LATERAL (VALUES
-        {marginals}
-) AS m(band_name, band_code, present_bucket, in_set)
-WHERE m.in_set AND (m.band_code IS NOT NULL OR m.present_bucket IS NOT NULL)
-GROUP BY j.fold_id, m.band_name, m.band_code, m.present_bucket
-"""
-).format(set_flags=_SET_FLAGS, joint_sets=_JOINT_SETS, marginals=_MARGINALS,
-         band_columns=sql.SQL(", ").join(
-             sql.SQL("r.{}").format(sql.Identifier(b)) for b in FOLD_INDEPENDENT_BANDS))
 
 # SPEC 5: woe = ln(((W+_b + eps) / W+) / ((W-_b + eps) / W-)) with the fit's normalised sums;
 # market bands against the fit's totals, vision bands against its asset rows' totals. A band
 # value absent from the fit's rows is not in its map (it adds 0 when scored). A vision subset
 # with an empty class has no finite WOE, so such a fit has no vision map rows. Each fit sums
-# the other folds' rows; a presentation bucket counts for the present band it has in that fit.
-# The value a code stands for comes from ml.woe_anchor_band_labels_v1 (the persisted map is
-# keyed by value, as the seed's is).
+# the other folds' per-(fold, band, code) sums, which are the sums over the joint combinations;
+# a NULL code (no assets) counts for no value. The value a code stands for comes from
+# ml.woe_anchor_band_labels_v1 (the persisted map is keyed by value, as the seed's is).
 CREATE_MAP = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_map ON COMMIT DROP AS
-WITH raw_sums AS (
-    SELECT f.fit_id, s.band_name, coalesce(s.band_code, pb.band_code) AS band_code,
+WITH fold_sums AS (
+    SELECT j.fold_id, m.band_name, m.band_code,
+           sum(j.w_pos) AS w_pos, sum(j.w_neg) AS w_neg, sum(j.n_rows) AS n_rows
+    FROM woe_joint_sums AS j
+    CROSS JOIN LATERAL (VALUES
+        {marginals}
+    ) AS m(band_name, band_code, in_group)
+    WHERE m.in_group AND m.band_code IS NOT NULL
+    GROUP BY j.fold_id, m.band_name, m.band_code
+), raw_sums AS (
+    SELECT f.fit_id, s.band_name, s.band_code,
            sum(s.w_pos) AS w_pos, sum(s.w_neg) AS w_neg, sum(s.n_rows) AS n_rows
     FROM woe_fits AS f
-    JOIN woe_fold_sums AS s ON f.fit_id = -1 OR s.fold_id <> f.fit_id
-    LEFT JOIN woe_present_bands AS pb
-      ON pb.fit_id = f.fit_id AND pb.bucket = s.present_bucket
-    GROUP BY f.fit_id, s.band_name, coalesce(s.band_code, pb.band_code)
+    JOIN fold_sums AS s ON f.fit_id = -1 OR s.fold_id <> f.fit_id
+    GROUP BY f.fit_id, s.band_name, s.band_code
 ), normalised AS (
     SELECT s.fit_id, s.band_name, s.band_code,
            (ml.woe_anchor_band_labels_v1(s.band_name))[s.band_code] AS band_value, s.n_rows,
            s.w_pos / t.mean_w AS sum_w_pos,
            s.w_neg / t.mean_w AS sum_w_neg,
-           CASE WHEN s.band_name IN ('present', 'vdmg', 'acc') THEN t.total_pos_assets
+           CASE WHEN s.band_name IN ({vision}) THEN t.total_pos_assets
                 ELSE t.total_pos END AS total_pos,
-           CASE WHEN s.band_name IN ('present', 'vdmg', 'acc') THEN t.total_neg_assets
+           CASE WHEN s.band_name IN ({vision}) THEN t.total_neg_assets
                 ELSE t.total_neg END AS total_neg
     FROM raw_sums AS s
     JOIN woe_totals AS t ON t.fit_id = s.fit_id
@@ -408,33 +402,26 @@ SELECT n.fit_id, n.band_name, n.band_code, n.band_value, n.sum_w_pos, n.sum_w_ne
 FROM normalised AS n
 WHERE n.total_pos > 0 AND n.total_neg > 0
 """
-).format(eps=sql.SQL("{}::float8").format(_param("eps")))
+).format(eps=sql.SQL("{}::float8").format(_param("eps")), marginals=_MARGINALS,
+         vision=sql.SQL(", ").join(sql.Literal(b) for b in VISION_BANDS))
 
 
 _LOOKUP_ARRAYS = sql.SQL(",\n           ").join(
     sql.SQL("array_agg(m.woe ORDER BY g.code) FILTER (WHERE n.band_name = {name}) AS {woes}").format(
         name=sql.Literal(b), woes=sql.Identifier(f"{b}_woes"))
-    for b in FOLD_INDEPENDENT_BANDS
+    for b in ALL_BANDS
 )
 
 # Each fit's map as one row of arrays, so scoring a row looks its WOEs up by subscript (as the
 # live view does) instead of passing through ten hash joins: per band the WOE of every code of
-# the band (NULL for a code the fit's map lacks, which the logit adds as 0); for present, the
-# WOE of each presentation bucket (element bucket + 1) under the fit's own present band of that
-# bucket.
+# the band (NULL for a code the fit's map lacks, which the logit adds as 0), with the present
+# codes lookup alongside.
 CREATE_LOOKUP = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_lookup ON COMMIT DROP AS
-SELECT t.fit_id, t.base_logit, e.edges AS present_edges,
-       (SELECT array_agg(pm.woe ORDER BY b.bucket)
-        FROM generate_series(0, cardinality(e.edges)) AS b(bucket)
-        LEFT JOIN woe_present_bands AS pb ON pb.fit_id = t.fit_id AND pb.bucket = b.bucket
-        LEFT JOIN woe_map AS pm
-          ON pm.fit_id = t.fit_id AND pm.band_name = 'present' AND pm.band_code = pb.band_code
-       ) AS present_woes,
-       a.*
+SELECT t.fit_id, t.base_logit, p.edges AS present_edges, p.codes AS present_codes, a.*
 FROM woe_totals AS t
-CROSS JOIN woe_present_edges AS e
+CROSS JOIN woe_present_codes AS p
 CROSS JOIN LATERAL (
     SELECT {arrays}
     FROM unnest({bands}::text[]) AS n(band_name)
@@ -444,13 +431,14 @@ CROSS JOIN LATERAL (
       ON m.fit_id = t.fit_id AND m.band_name = n.band_name AND m.band_code = g.code
 ) AS a
 """
-).format(arrays=_LOOKUP_ARRAYS, bands=sql.Literal(list(FOLD_INDEPENDENT_BANDS)))
+).format(arrays=_LOOKUP_ARRAYS, bands=sql.Literal(list(ALL_BANDS)))
 
 
 def _woe_lookup(band: str) -> sql.Composed:
     """The WOE of a woe_rows row's band under the woe_lookup row k (NULL: not in the map)."""
     if band == "present":
-        return sql.SQL("k.present_woes[width_bucket(r.presentation_score, k.present_edges) + 1]")
+        return sql.SQL("k.present_woes[k.present_codes[width_bucket(r.presentation_score, "
+                       "k.present_edges) + 1]]")
     return sql.SQL("k.{woes}[r.{band}]").format(
         woes=sql.Identifier(f"{band}_woes"), band=sql.Identifier(band))
 
@@ -563,9 +551,10 @@ WHERE t.fit_id = -1
 INSERT_CUTS = sql.SQL(
     """
 INSERT INTO ml.woe_anchor_cuts_v1 (model_key, fold_id, c1, c2)
-SELECT {model_key}, NULLIF(c.fit_id, -1), c.c1, c.c2
-FROM woe_cuts AS c
-ORDER BY c.fit_id
+SELECT {model_key}, NULLIF(f.fit_id, -1), c.c1, c.c2
+FROM woe_fits AS f
+CROSS JOIN woe_cuts AS c
+ORDER BY f.fit_id
 """
 ).format(model_key=_param("model_key"))
 
@@ -599,9 +588,8 @@ INSERT_FIT_REPORT = sql.SQL(
 
 # The trainer's statements: their text is part of code_sha256.
 FIT_STATEMENTS = (
-    SLICE_COUNTS, CREATE_ROWS, ANALYZE_ROWS, CREATE_ASSETS, CREATE_FITS, CREATE_TOTALS, FIT_TOTALS,
-    CREATE_CUTS, CREATE_PRESENT_EDGES, CREATE_PRESENT_BANDS, CREATE_FOLD_SUMS, CREATE_MAP,
-    CREATE_LOOKUP, ANALYZE_FIT_TABLES, CREATE_OOF,
-    CREATE_EVAL_SCORES, OOF_METRICS, EVAL_METRICS, INFORMATION_VALUE,
+    SLICE_COUNTS, CREATE_ROWS, ANALYZE_ROWS, CREATE_FITS, CREATE_CUTS, CREATE_PRESENT_CODES,
+    CREATE_JOINT_SUMS, CREATE_TOTALS, FIT_TOTALS, CREATE_MAP, CREATE_LOOKUP, ANALYZE_FIT_TABLES,
+    CREATE_OOF, CREATE_EVAL_SCORES, OOF_METRICS, EVAL_METRICS, INFORMATION_VALUE,
     LOCK_REGISTRY, DEACTIVATE_ALL, INSERT_REGISTRY, INSERT_CUTS, INSERT_MAP, INSERT_SCORES,
 )

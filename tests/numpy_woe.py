@@ -165,14 +165,13 @@ def quantile_cuts(scores: np.ndarray) -> tuple[float, float]:
     return float(c1), float(c2)
 
 
-def fit_rows(rows: list[Row], w_raw: np.ndarray, eps: float) -> Fit:
+def fit_rows(rows: list[Row], w_raw: np.ndarray, eps: float, cuts: tuple[float, float]) -> Fit:
     w = w_raw / w_raw.mean()
     y = np.array([r.y for r in rows])
     assets = np.array([r.has_assets for r in rows], dtype=bool)
     tp, tn = w[y == 1].sum(), w[y == 0].sum()
     base_rate = tp / (tp + tn)
-    fit = Fit(base_rate, math.log(base_rate / (1 - base_rate)),
-              quantile_cuts(np.array([r.score for r in rows if r.has_assets], dtype=float)))
+    fit = Fit(base_rate, math.log(base_rate / (1 - base_rate)), cuts)
     vp, vn = w[(y == 1) & assets].sum(), w[(y == 0) & assets].sum()
     for band in BANDS:
         vis = band in VISION
@@ -213,13 +212,16 @@ def reference(conn: psycopg.Connection, *, n_folds: int = 5, eps: float = 0.5,
                       for r in train])
     days = sorted({r.day for r in train})
     folds = {d: i * n_folds // len(days) for i, d in enumerate(days)}
-    final = fit_rows(train, w_raw, eps)
+    # SPEC 4: the cuts come from the training rows with assets; SPEC 6: the fold fits reuse
+    # them ("same thresholds, same cuts, same ref_ts").
+    cuts = quantile_cuts(np.array([r.score for r in train if r.has_assets], dtype=float))
+    final = fit_rows(train, w_raw, eps, cuts)
     fold_fits, oof_scores = {}, {}
     if oof:
         fold_of = np.array([folds[r.day] for r in train])
         for k in range(n_folds):
             keep = fold_of != k
-            fk = fit_rows([r for r, m in zip(train, keep) if m], w_raw[keep], eps)
+            fk = fit_rows([r for r, m in zip(train, keep) if m], w_raw[keep], eps, cuts)
             fold_fits[k] = fk
             for r, m in zip(train, keep):
                 if not m:
