@@ -481,30 +481,33 @@ CREATE_EVAL_SCORES = sql.SQL("CREATE TEMPORARY TABLE woe_eval_scores ON COMMIT D
 def metrics(table: str) -> sql.Composed:
     """AUC by rank sums (ties count one half) and Brier score of woe_p against y, in SQL.
 
-    Rows are first counted per distinct score (a hash aggregate; rows of the same band
-    combination share a score, so there are about half as many scores as rows), then one
-    running sum over the sorted scores gives each score the negatives strictly below it: a
-    positive at that score beats those and ties with the score's own negatives, so the score
-    contributes n_pos * (2 * neg_below + n_neg) / 2. Integer counts make the AUC exact.
+    Rows are first counted per distinct score (rows of the same band combination share a
+    score, so there are about half as many scores as rows), then one running sum over the
+    sorted scores gives each score the negatives strictly below it: a positive at that score
+    beats those and ties with the score's own negatives, so the score contributes
+    n_pos * (2 * neg_below + n_neg) / 2. The counts are float8, which is exact for integers
+    below 2^53 (the numerator is at most 2 * n_pos * n_neg) and spares numeric arithmetic;
+    the rows are sorted before grouping, so the running sum needs no second sort (0.65 s
+    against 0.85 s for a hash aggregate at 1M rows).
     """
     return sql.SQL(
         """
-SELECT coalesce(sum(g.n_pos + g.n_neg), 0) AS n_rows,
+SELECT coalesce(sum(g.n_pos + g.n_neg), 0)::bigint AS n_rows,
        CASE WHEN sum(g.n_pos) > 0 AND sum(g.n_neg) > 0
-            THEN (sum(g.n_pos * (2 * g.neg_below + g.n_neg)) / 2.0)::float8
-                 / (sum(g.n_pos) * sum(g.n_neg))::float8 END AS auc,
+            THEN sum(g.n_pos * (2.0::float8 * g.neg_below + g.n_neg)) / 2.0::float8
+                 / (sum(g.n_pos) * sum(g.n_neg)) END AS auc,
        sum(g.sq_err) / sum(g.n_pos + g.n_neg) AS brier
 FROM (
     SELECT d.n_pos, d.n_neg, d.sq_err,
            coalesce(sum(d.n_neg) OVER (ORDER BY d.woe_p
                                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-                    0) AS neg_below
+                    0.0::float8) AS neg_below
     FROM (
         SELECT o.woe_p,
-               count(*) FILTER (WHERE o.y = 1) AS n_pos,
-               count(*) FILTER (WHERE o.y = 0) AS n_neg,
+               (count(*) FILTER (WHERE o.y = 1))::float8 AS n_pos,
+               (count(*) FILTER (WHERE o.y = 0))::float8 AS n_neg,
                sum((o.woe_p - o.y) * (o.woe_p - o.y)) AS sq_err
-        FROM {table} AS o
+        FROM (SELECT o.woe_p, o.y FROM {table} AS o ORDER BY o.woe_p) AS o
         GROUP BY o.woe_p
     ) AS d
 ) AS g
