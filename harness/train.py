@@ -219,7 +219,6 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         clock.lap("slices")
 
         cur.execute(q.CREATE_ROWS, params)
-        cur.execute(q.ANALYZE_ROWS)
         clock.lap("bands")
 
         cur.execute(q.CREATE_FITS, params)

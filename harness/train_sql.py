@@ -177,10 +177,6 @@ ORDER BY x.generation, x.listing_id, x.t0
     first_days=_param("first_days"),
 )
 
-# Statistics of the rows table (a sample of 30,000 rows): without them the planner guesses a
-# few thousand wide rows and sorts a million rows for merge joins against six-row tables.
-ANALYZE_ROWS = sql.SQL("ANALYZE woe_rows")
-
 # The per-fit lookup rows the scoring joins a million rows to: with statistics the planner
 # hashes the few lookup rows instead of sorting the million for a merge join.
 ANALYZE_FIT_TABLES = sql.SQL("ANALYZE woe_lookup")
@@ -594,7 +590,7 @@ INSERT_FIT_REPORT = sql.SQL(
 
 # The trainer's statements: their text is part of code_sha256.
 FIT_STATEMENTS = (
-    SLICE_COUNTS, CREATE_ROWS, ANALYZE_ROWS, CREATE_FITS, CREATE_CUTS, CREATE_PRESENT_CODES,
+    SLICE_COUNTS, CREATE_ROWS, CREATE_FITS, CREATE_CUTS, CREATE_PRESENT_CODES,
     CREATE_JOINT_SUMS, CREATE_TOTALS, FIT_TOTALS, CREATE_MAP, CREATE_LOOKUP, ANALYZE_FIT_TABLES,
     CREATE_OOF, CREATE_EVAL_SCORES, OOF_METRICS, EVAL_METRICS, INFORMATION_VALUE,
     LOCK_REGISTRY, DEACTIVATE_ALL, INSERT_REGISTRY, INSERT_CUTS, INSERT_MAP, INSERT_SCORES,
