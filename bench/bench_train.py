@@ -5,7 +5,8 @@ the embedded server (or --admin-url), loads harness.synth data, then in separate
 processes (so each peak RSS is its own) runs
   * sql:      harness.train.fit (the in-database trainer), and
   * baseline: fetch the training rows (with bands) into pandas/numpy, fit WOE + 5-fold OOF
-              there, write the OOF rows back with executemany.
+              there, write the OOF rows back with executemany into a table with the
+              columns, checks and primary key of ml.woe_anchor_scores_v1 (as the seed does).
 Reports wall time per phase, peak RSS of the Python process, the server's temp_bytes delta
 (pg_stat_database) and the ratio baseline / sql. Figures go to stdout as JSON lines.
 """
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -87,17 +89,24 @@ def run_baseline(url: str) -> dict:
         eps = 0.5
         bands = ["dsold", "trust", "ship", "sale", "cond", "dmg", "bat", "vdmg", "acc", "present"]
 
+        def present_band(part: pd.DataFrame, c1: float, c2: float) -> np.ndarray:
+            present = np.where(part["presentation_score"] < c1, "present_lo",
+                               np.where(part["presentation_score"] < c2, "present_mid",
+                                        "present_hi"))
+            return np.where(part["has_assets"], present, None)
+
+        # SPEC 4/6: one pair of cuts from the training rows with assets, reused by the folds
+        sc = df.loc[df["has_assets"], "presentation_score"]
+        c1, c2 = ((sc.quantile(1 / 3), sc.quantile(2 / 3)) if len(sc) >= 50
+                  else (sc.median(),) * 2 if len(sc) else (0.0, 0.0))
+        df["present"] = present_band(df, c1, c2)
+
         def fit(part: pd.DataFrame) -> tuple[float, dict]:
             w = part["w_raw"] / part["w_raw"].mean()
             pos, neg = w.where(part["y"] == 1, 0.0), w.where(part["y"] == 0, 0.0)
             tp, tn = pos.sum(), neg.sum()
             assets = part["has_assets"]
-            sc = part.loc[assets, "presentation_score"]
-            c1, c2 = (sc.quantile(1 / 3), sc.quantile(2 / 3)) if len(sc) >= 50 else (0.0, 0.0)
-            present = np.where(part["presentation_score"] < c1, "present_lo",
-                               np.where(part["presentation_score"] < c2, "present_mid",
-                                        "present_hi"))
-            frame = part.assign(present=np.where(assets, present, None), pos=pos, neg=neg)
+            frame = part.assign(pos=pos, neg=neg)
             maps = {}
             for b in bands:
                 sub = frame[frame[b].notna()]
@@ -106,32 +115,32 @@ def run_baseline(url: str) -> dict:
                     "present", "vdmg", "acc") else (tp, tn)
                 maps[b] = np.log(((g["pos"] + eps) / vp) / ((g["neg"] + eps) / vn))
             rate = tp / (tp + tn)
-            return np.log(rate / (1 - rate)), maps, (c1, c2)
+            return np.log(rate / (1 - rate)), maps
 
         out = []
         for k in range(5):
-            base, maps, (c1, c2) = fit(df[df["fold_id"] != k])
+            base, maps = fit(df[df["fold_id"] != k])
             part = df[df["fold_id"] == k]
-            present = np.where(part["presentation_score"] < c1, "present_lo",
-                               np.where(part["presentation_score"] < c2, "present_mid",
-                                        "present_hi"))
-            part = part.assign(present=np.where(part["has_assets"], present, None))
             logit = np.full(len(part), base)
             for b in bands:
                 logit += part[b].map(maps[b]).astype(float).fillna(0.0).to_numpy()
             out.append(pd.DataFrame({"generation": part["generation"],
                                      "listing_id": part["listing_id"], "t0": part["t0"],
-                                     "fold_id": k, "logit": logit}))
+                                     "fold_id": k, "logit": logit,
+                                     "p": 1.0 / (1.0 + np.exp(-logit))}))
         fit(df)  # the final mapping
         scores = pd.concat(out)
         phases["fit_oof"] = time.perf_counter() - t
         t = time.perf_counter()
-        cur.execute("CREATE TEMPORARY TABLE baseline_scores (model_key text, generation int, "
-                    "listing_id bigint, t0 timestamptz, fold_id int, woe_logit float8)")
-        key = "baseline"
+        # The seed writes these rows into ml.woe_anchor_scores_v1: the same columns, checks and
+        # primary key here (and WAL, as a logged table), without our statement-level package
+        # trigger, which would fire once per executemany row.
+        cur.execute("CREATE TABLE baseline_scores (LIKE ml.woe_anchor_scores_v1 INCLUDING ALL)")
+        key = datetime.now(UTC).strftime("woe_%Y%m%dT%H%M%S.%fZ")  # our keys' length
         cur.executemany(
-            "INSERT INTO baseline_scores VALUES (%s, %s, %s, %s, %s, %s)",
-            [(key, int(g), int(i), t0_, int(f), float(lg)) for g, i, t0_, f, lg in
+            "INSERT INTO baseline_scores (model_key, generation, listing_id, t0, fold_id, is_oof,"
+            " woe_logit, woe_p) VALUES (%s, %s, %s, %s, %s, true, %s, %s)",
+            [(key, int(g), int(i), t0_, int(f), float(lg), float(p_)) for g, i, t0_, f, lg, p_ in
              scores.itertuples(index=False)])
         conn.commit()
         phases["write_back"] = time.perf_counter() - t
