@@ -239,7 +239,6 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
             "SELECT base_rate, base_logit FROM woe_totals WHERE fit_id = -1").fetchone()
         cur.execute(q.CREATE_MAP, params)
         cur.execute(q.CREATE_LOOKUP)
-        cur.execute(q.ANALYZE_FIT_TABLES)
         clock.lap("fit")
 
         oof_auc = oof_brier = None

@@ -177,10 +177,6 @@ ORDER BY x.generation, x.listing_id, x.t0
     first_days=_param("first_days"),
 )
 
-# The per-fit lookup rows the scoring joins a million rows to: with statistics the planner
-# hashes the few lookup rows instead of sorting the million for a merge join.
-ANALYZE_FIT_TABLES = sql.SQL("ANALYZE woe_lookup")
-
 # fit -1 is the final mapping; folds 0..K-1 exist only when out-of-fold scoring is on.
 CREATE_FITS = sql.SQL(
     """
@@ -405,22 +401,13 @@ WHERE n.total_pos > 0 AND n.total_neg > 0
          vision=sql.SQL(", ").join(sql.Literal(b) for b in VISION_BANDS))
 
 
-_LOOKUP_ARRAYS = sql.SQL(",\n           ").join(
-    sql.SQL("array_agg(m.woe ORDER BY g.code) FILTER (WHERE n.band_name = {name}) AS {woes}").format(
-        name=sql.Literal(b), woes=sql.Identifier(f"{b}_woes"))
-    for b in ALL_BANDS
-)
-
-# Each fit's map as one row of arrays, so scoring a row looks its WOEs up by subscript (as the
-# live view does) instead of passing through ten hash joins: per band the WOE of every code of
-# the band (NULL for a code the fit's map lacks, which the logit adds as 0), with the present
-# codes lookup alongside.
+# Each fit's map as one row of arrays: per band the WOE of every code of the band (NULL for a
+# code the fit's map lacks, which the logit adds as 0).
 CREATE_LOOKUP = sql.SQL(
     """
 CREATE TEMPORARY TABLE woe_lookup ON COMMIT DROP AS
-SELECT t.fit_id, t.base_logit, p.edges AS present_edges, p.codes AS present_codes, a.*
+SELECT t.fit_id, t.base_logit, a.*
 FROM woe_totals AS t
-CROSS JOIN woe_present_codes AS p
 CROSS JOIN LATERAL (
     SELECT {arrays}
     FROM unnest({bands}::text[]) AS n(band_name)
@@ -430,26 +417,36 @@ CROSS JOIN LATERAL (
       ON m.fit_id = t.fit_id AND m.band_name = n.band_name AND m.band_code = g.code
 ) AS a
 """
-).format(arrays=_LOOKUP_ARRAYS, bands=sql.Literal(list(ALL_BANDS)))
+).format(
+    arrays=sql.SQL(",\n           ").join(
+        sql.SQL("array_agg(m.woe ORDER BY g.code) FILTER (WHERE n.band_name = {name}) AS {woes}")
+        .format(name=sql.Literal(b), woes=sql.Identifier(f"{b}_woes")) for b in ALL_BANDS),
+    bands=sql.Literal(list(ALL_BANDS)),
+)
 
 
-def _woe_lookup(band: str) -> sql.Composed:
-    """The WOE of a woe_rows row's band under the woe_lookup row k (NULL: not in the map)."""
-    if band == "present":
-        return sql.SQL("k.present_woes[k.present_codes[width_bucket(r.presentation_score, "
-                       "k.present_edges) + 1]]")
-    return sql.SQL("k.{woes}[r.{band}]").format(
-        woes=sql.Identifier(f"{band}_woes"), band=sql.Identifier(band))
+def _all_fits(column: str) -> sql.Composed:
+    """An init plan stacking a woe_lookup column over the fits: element [fit_id + 2] is the
+    fit's value (fits are -1 .. K-1). Scoring subscripts it instead of joining a million rows
+    to the lookup rows; built in memory once, it is not the compressed copy a stored row of
+    all fits' arrays would be (pglz per lookup: 3.0 s against 0.7 s)."""
+    return sql.SQL("(SELECT array_agg(k.{c} ORDER BY k.fit_id) FROM woe_lookup AS k)").format(
+        c=sql.Identifier(column))
+
+
+def _woe_lookup(band: str, fit: sql.Composable) -> sql.Composed:
+    """The WOE of a woe_rows row r's band under fit ``fit`` (NULL: not in the map)."""
+    return sql.SQL("{woes}[{fit} + 2][{code}]").format(
+        woes=_all_fits(f"{band}_woes"), fit=fit, code=_band_code(band))
 
 
 def _scored(fit: sql.Composable, where: sql.Composable) -> sql.Composed:
-    """Score woe_rows under one fit (its lookup row) with the live functions.
+    """Score woe_rows under fit ``fit`` (an expression of r) with the live functions.
 
     OFFSET 0 keeps woe_logit a value computed once per row: otherwise the planner pastes the
-    whole inlined logit expression (ten lookups) into both woe_logit and woe_p (the tables
-    are temporary, so the parallel plans it would cost do not exist here anyway).
+    whole inlined logit expression (ten lookups) into both woe_logit and woe_p.
     """
-    woes = sql.SQL(",\n        ").join(_woe_lookup(b) for b in ALL_BANDS)
+    woes = sql.SQL(",\n        ").join(_woe_lookup(b, fit) for b in ALL_BANDS)
     return sql.SQL(
         """
 SELECT s.generation, s.listing_id, s.t0, s.y, s.fold_id,
@@ -457,15 +454,14 @@ SELECT s.generation, s.listing_id, s.t0, s.y, s.fold_id,
 FROM (
     SELECT r.generation, r.listing_id, r.t0, r.y, r.fold_id,
            ml.woe_anchor_logit_v1(
-        k.base_logit,
+        {base_logits}[{fit} + 2],
         {woes}) AS woe_logit
     FROM woe_rows AS r
-    JOIN woe_lookup AS k ON k.fit_id = {fit}
     WHERE {where}
     OFFSET 0
 ) AS s
 """
-    ).format(fit=fit, woes=woes, where=where)
+    ).format(base_logits=_all_fits("base_logit"), fit=fit, woes=woes, where=where)
 
 
 # SPEC 6: each train_sold row scored by the fit of its own fold (which excluded its fold).
@@ -591,7 +587,7 @@ INSERT_FIT_REPORT = sql.SQL(
 # The trainer's statements: their text is part of code_sha256.
 FIT_STATEMENTS = (
     SLICE_COUNTS, CREATE_ROWS, CREATE_FITS, CREATE_CUTS, CREATE_PRESENT_CODES,
-    CREATE_JOINT_SUMS, CREATE_TOTALS, FIT_TOTALS, CREATE_MAP, CREATE_LOOKUP, ANALYZE_FIT_TABLES,
+    CREATE_JOINT_SUMS, CREATE_TOTALS, FIT_TOTALS, CREATE_MAP, CREATE_LOOKUP,
     CREATE_OOF, CREATE_EVAL_SCORES, OOF_METRICS, EVAL_METRICS, INFORMATION_VALUE,
     LOCK_REGISTRY, DEACTIVATE_ALL, INSERT_REGISTRY, INSERT_CUTS, INSERT_MAP, INSERT_SCORES,
 )
