@@ -137,7 +137,9 @@ def run_baseline(url: str) -> dict:
         # trigger, which would fire once per executemany row.
         cur.execute("CREATE TABLE baseline_scores (LIKE ml.woe_anchor_scores_v1 INCLUDING ALL)")
         key = datetime.now(UTC).strftime("woe_%Y%m%dT%H%M%S.%fZ")  # our keys' length
-        cur.executemany(
+        # A plain (server-side binding) cursor, as a psycopg user writes it: the statement is
+        # prepared once and each row is only bound and executed, in pipeline mode.
+        conn.cursor().executemany(
             "INSERT INTO baseline_scores (model_key, generation, listing_id, t0, fold_id, is_oof,"
             " woe_logit, woe_p) VALUES (%s, %s, %s, %s, %s, true, %s, %s)",
             [(key, int(g), int(i), t0_, int(f), float(lg), float(p_)) for g, i, t0_, f, lg, p_ in
