@@ -20,6 +20,8 @@ class Shape:
     single_row_day: bool = False  # one extra day holding exactly one training row
     one_class_value: bool = False  # dsold NULL (dSold_missing) only on slow rows
     negative_last_days: int = 0  # the last days' rows are all fast (a fold with no positives)
+    positive_only_last_days: int = 0  # only the last days' rows can be slow (the other folds'
+                                      # fit has no positives)
     slow_rate: float = 0.3
 
 
@@ -40,6 +42,8 @@ def load(conn: psycopg.Connection, shape: Shape) -> None:
         t0 = BASE + timedelta(days=day, seconds=int(rng.integers(0, 86400)))
         slow = rng.random() < shape.slow_rate
         if shape.negative_last_days and day >= shape.n_days - shape.negative_last_days:
+            slow = False
+        if shape.positive_only_last_days and day < shape.n_days - shape.positive_only_last_days:
             slow = False
         dsold = _maybe(rng, 0.1, float(np.round(rng.uniform(-0.3, 0.3), 3)))
         if shape.one_class_value:

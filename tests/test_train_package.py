@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import psycopg
@@ -136,6 +137,21 @@ def test_bad_options_are_refused_and_nothing_is_persisted(url, options, message)
         with pytest.raises(train.TrainError, match=message):
             train.fit(conn, options, **QUIET)
         assert counts(conn) == before
+
+
+def test_a_fold_fit_with_one_class_is_refused_and_nothing_is_persisted(url):
+    # Every slow row is in the last fold (days 32-39 of 40): the fit for that fold, on the
+    # other folds, has no positives, though the training set as a whole has both classes.
+    with psycopg.connect(url) as conn:
+        datasets.load(conn, datasets.Shape(positive_only_last_days=8, slow_rate=0.5))
+        before = counts(conn)
+        options = train.FitOptions(eval_cutoff=datasets.eval_cutoff_after_everything())
+        with pytest.raises(train.TrainError,
+                           match=r"the fit for fold 4 .* has only one class; use fewer --woe-folds"):
+            train.fit(conn, options, **QUIET)
+        assert counts(conn) == before
+        report = train.fit(conn, replace(options, oof=False), **QUIET)  # one fit: both classes
+        assert report.persisted and report.base_rate > 0
 
 
 def test_bad_data_is_refused_and_nothing_is_persisted(url):
