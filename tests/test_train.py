@@ -9,8 +9,10 @@ import numpy as np
 import psycopg
 import pytest
 
-from harness import synth, train
+from harness import db, synth, train
 from tests import datasets, numpy_woe
+from tests.conftest import upgrade
+from tests.postgres15 import pg15_admin_url  # noqa: F401 - fixture
 
 TOL = 1e-9
 
@@ -151,6 +153,21 @@ def test_matches_numpy_reference_on_synth_data(conn, options):
     check_against_reference(conn, report, options)
     assert report.rows["eval_sold_last_7d"] > 0 and report.eval_auc is not None
     assert (report.oof_auc is None) == (not options.oof)
+
+
+def test_matches_numpy_reference_on_postgres_15(pg15_admin_url):  # noqa: F811
+    # The trainer's SQL on a second major version (Debian's 15; README: 14 to 18), not only 18.
+    with psycopg.connect(pg15_admin_url, autocommit=True) as c:
+        c.execute("CREATE DATABASE woe_pg15_train")
+    url = db.with_dbname(pg15_admin_url, "woe_pg15_train")
+    upgrade(url)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SHOW server_version_num").fetchone()[0].startswith("15")
+        conn.rollback()
+        synth.fill(conn, 2500, seed=11, replace=True)
+        options = train.FitOptions()
+        report = train.fit(conn, options, log=lambda _m: None)
+        check_against_reference(conn, report, options)
 
 
 def test_planted_band_ordering_is_recovered(conn):
