@@ -138,7 +138,9 @@ FROM per_day AS d
 #   the outer join's nullable side, so they are computed while the vision table is scanned
 #   and its hash table holds three values instead of nine features (-0.1 to -0.17 s). The
 #   market bands come from the same function called on the snapshot; each call's other
-#   arguments are NULL constants, which fold away.
+#   arguments are NULL constants, which fold away. has_assets is taken from
+#   ml.woe_anchor_has_assets_v1 on the carried image_count, not from the vision call, because
+#   a listing without a vision row gets NULL from the nullable side and false from that rule.
 # - date_part('epoch', interval) is float8 already; EXTRACT returns numeric, whose conversion
 #   to float8 goes through text (-0.06 to -0.09 s).
 CREATE_ROWS = sql.SQL(
@@ -441,19 +443,20 @@ CROSS JOIN LATERAL (
 )
 
 
-def _all_fits(column: str) -> sql.Composed:
-    """An init plan stacking a woe_lookup column over the fits: element [fit_id + 2] is the
-    fit's value (fits are -1 .. K-1). Scoring subscripts it instead of joining a million rows
-    to the lookup rows; built in memory once, it is not the compressed copy a stored row of
-    all fits' arrays would be (pglz per lookup: 3.0 s against 0.7 s)."""
-    return sql.SQL("(SELECT array_agg(k.{c} ORDER BY k.fit_id) FROM woe_lookup AS k)").format(
-        c=sql.Identifier(column))
+def _of_fit(column: str, fit: sql.Composable) -> sql.Composed:
+    """A woe_lookup column's value for fit ``fit``: an init plan stacks the column over the
+    fits (-1 .. K-1, so fit f is element f + 2) and scoring subscripts it, instead of joining a
+    million rows to the lookup rows. Built in memory once, it is not the compressed copy a
+    stored row of all fits' arrays would be (pglz per lookup: 3.0 s against 0.7 s)."""
+    return sql.SQL(
+        "(SELECT array_agg(k.{c} ORDER BY k.fit_id) FROM woe_lookup AS k)[{fit} + 2]"
+    ).format(c=sql.Identifier(column), fit=fit)
 
 
 def _woe_lookup(band: str, fit: sql.Composable) -> sql.Composed:
     """The WOE of a woe_rows row r's band under fit ``fit`` (NULL: not in the map)."""
-    return sql.SQL("{woes}[{fit} + 2][{code}]").format(
-        woes=_all_fits(f"{band}_woes"), fit=fit, code=_band_code(band))
+    return sql.SQL("{woes}[{code}]").format(
+        woes=_of_fit(f"{band}_woes", fit), code=_band_code(band))
 
 
 def _scored(fit: sql.Composable, where: sql.Composable) -> sql.Composed:
@@ -470,14 +473,14 @@ SELECT s.generation, s.listing_id, s.t0, s.y, s.fold_id,
 FROM (
     SELECT r.generation, r.listing_id, r.t0, r.y, r.fold_id,
            ml.woe_anchor_logit_v1(
-        {base_logits}[{fit} + 2],
+        {base_logit},
         {woes}) AS woe_logit
     FROM woe_rows AS r
     WHERE {where}
     OFFSET 0
 ) AS s
 """
-    ).format(base_logits=_all_fits("base_logit"), fit=fit, woes=woes, where=where)
+    ).format(base_logit=_of_fit("base_logit", fit), woes=woes, where=where)
 
 
 # SPEC 6: each train_sold row scored by the fit of its own fold (which excluded its fold).
