@@ -181,6 +181,13 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         # few hundred kB). A larger hash budget only lets a hash that needs it use more.
         cur.execute("SET LOCAL hash_mem_multiplier = 4")
         cur.execute("SET LOCAL enable_nestloop = off")
+        # No JIT. Before PostgreSQL 18 a disabled nested loop adds 1e10 to the cost of every
+        # plan that cannot avoid one (the fold joins on fold_id <> fit_id), which is far past
+        # every jit_*_above_cost: the totals, maps and lookup (a few hundred rows each) were
+        # compiled with inlining and optimisation for 0.1-0.3 s each, and no large statement
+        # got faster (PostgreSQL 15 with LLVM: 7.9-8.8 s off against 9.0-9.5 s on at 1.1M
+        # listings, 0.84-0.90 s against 2.1-2.3 s at 100k).
+        cur.execute("SET LOCAL jit = off")
         # The slice counts and woe_rows (the source joins and the band expressions, evaluated
         # below the Gather) are the statements that read only regular tables; parallel workers
         # cut them by a third or more on 2 cores. The later statements read temporary tables,
