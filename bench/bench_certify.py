@@ -119,12 +119,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="harness.synth seed")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--guard-pairs", type=int, default=12)
-    parser.add_argument("--keep", action="store_true", help="reuse the scratch database if built")
+    parser.add_argument("--keep", action="store_true",
+                        help="reuse the scratch database of an earlier run (built if missing)")
     db.add_database_url_argument(parser)
     args = parser.parse_args(argv)
     admin = db.resolve(args.database_url).url
     name = f"woe_bench_{args.listings}"
-    url = db.with_dbname(admin, name) if args.keep else build(admin, name, args.listings, args.seed)
+    with psycopg.connect(admin, autocommit=True) as c:
+        built = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if args.keep and built:
+        url = db.with_dbname(admin, name)
+    else:
+        url = build(admin, name, args.listings, args.seed)
     out: dict[str, object] = {"listings": args.listings, "seed": args.seed}
     with psycopg.connect(url, autocommit=True) as c:
         out["server_version"] = c.execute("SHOW server_version").fetchone()[0]
