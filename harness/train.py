@@ -195,7 +195,9 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         # estimate the slice counts' groups (per slice and UTC day: it guesses one per row),
         # so it sees no gain in partial aggregation unless parallelism costs nothing to set up
         # (0.29-0.31 s against 0.40-0.43 s at 1M rows; woe_rows keeps its plan).
-        cur.execute("SET LOCAL max_parallel_workers_per_gather = 2")
+        # At least two workers per Gather; a server configured for more keeps its number.
+        cur.execute("SELECT set_config('max_parallel_workers_per_gather', greatest(2, "
+                    "current_setting('max_parallel_workers_per_gather')::integer)::text, true)")
         cur.execute("SET LOCAL parallel_setup_cost = 0")
         cur.execute("SET LOCAL parallel_tuple_cost = 0")
         _enlarge_temp_buffers(cur)

@@ -253,25 +253,35 @@ def test_timezone_of_the_session_changes_nothing(conn):
     assert packages[0] == packages[1] == packages[2]
 
 
-def test_fit_runs_without_jit_whatever_the_session_says(make_database):
+def test_fit_settings_override_the_session_only_where_they_must(make_database):
     # Before PostgreSQL 18 the fit's small statements cost 1e10 to the planner (a disabled
-    # nested loop they cannot avoid), so a session with JIT on compiled each of them. A
-    # statement trigger on the registry sees the settings of the fit's own transaction.
+    # nested loop they cannot avoid), so a session with JIT on compiled each of them: the fit
+    # turns JIT off. It asks for at least two parallel workers per Gather and keeps more
+    # where the session has them. A statement trigger on the registry sees the settings of
+    # the fit's own transaction.
     url = make_database(migrate_to="head")
     with psycopg.connect(url) as conn:
         synth.fill(conn, 800, seed=61, replace=True)
-        conn.execute("CREATE TABLE public.seen_jit (jit text NOT NULL)")
+        conn.execute("CREATE TABLE public.seen (jit text NOT NULL, workers text NOT NULL)")
         conn.execute(
-            "CREATE FUNCTION public.record_jit() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$BEGIN INSERT INTO public.seen_jit VALUES (current_setting('jit')); "
-            "RETURN NULL; END$$")
-        conn.execute("CREATE TRIGGER record_jit AFTER INSERT ON ml.woe_anchor_model_registry_v1 "
-                     "FOR EACH STATEMENT EXECUTE FUNCTION public.record_jit()")
-        conn.execute("SET jit = on")
+            "CREATE FUNCTION public.record_settings() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$BEGIN INSERT INTO public.seen VALUES (current_setting('jit'), "
+            "current_setting('max_parallel_workers_per_gather')); RETURN NULL; END$$")
+        conn.execute("CREATE TRIGGER record_settings AFTER INSERT ON "
+                     "ml.woe_anchor_model_registry_v1 "
+                     "FOR EACH STATEMENT EXECUTE FUNCTION public.record_settings()")
         conn.commit()
-        train.fit(conn, train.FitOptions(), log=lambda _m: None)
-        assert conn.execute("SELECT jit FROM public.seen_jit").fetchall() == [("off",)]
-        assert conn.execute("SHOW jit").fetchone() == ("on",)  # the session keeps its own
+        for workers in (0, 5):
+            conn.execute(f"SET jit = on; SET max_parallel_workers_per_gather = {workers}")
+            conn.commit()
+            train.fit(conn, train.FitOptions(), log=lambda _m: None)
+            # the session keeps its own settings
+            assert conn.execute("SHOW jit").fetchone() == ("on",)
+            assert conn.execute("SHOW max_parallel_workers_per_gather").fetchone() == (
+                str(workers),)
+            conn.rollback()
+        assert conn.execute("SELECT jit, workers FROM public.seen").fetchall() == [
+            ("off", "2"), ("off", "5")]
 
 
 def test_same_code_same_hash_and_registry_records_hyperparameters(conn):
