@@ -93,6 +93,12 @@ def interleaved(conn: psycopg.Connection, views: dict[str, str], rounds: int) ->
     return times
 
 
+def _exists(admin_url: str, name: str) -> bool:
+    with psycopg.connect(admin_url) as c:
+        row = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return row is not None
+
+
 def build(admin_url: str, name: str, listings: int, seed: int) -> str:
     with psycopg.connect(admin_url, autocommit=True) as c:
         c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -125,9 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     admin = db.resolve(args.database_url).url
     name = f"woe_bench_{args.listings}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        built = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-    if args.keep and built:
+    if args.keep and _exists(admin, name):
         url = db.with_dbname(admin, name)
     else:
         url = build(admin, name, args.listings, args.seed)

@@ -54,8 +54,8 @@ def fetch(conn: psycopg.Connection, entrypoint: str) -> list[ClosureObject]:
                 oid = conn.execute("SELECT pg_catalog.to_regclass(%s)", (entrypoint,)).fetchone()[0]
         except (psycopg.errors.InvalidName, psycopg.errors.SyntaxError,
                 psycopg.errors.FeatureNotSupported) as e:
-            # a text that cannot name a relation: "a.b.c.d", "db.schema.view", and before
-            # PostgreSQL 16 any invalid syntax (16+ returns NULL for that)
+            # a text that cannot name a relation: "a.b.c.d" and "db.schema.view" on every
+            # version, invalid syntax on PostgreSQL 15 too (18 returns NULL for that)
             raise LookupError(
                 f"entrypoint {entrypoint} does not exist: {e.diag.message_primary}") from None
         if oid is None:

@@ -25,6 +25,12 @@ upgrade = migrate.upgrade
 downgrade = migrate.downgrade
 
 
+def server_version_num(url: str) -> int:
+    """The server's version as an integer (180004 for 18.4)."""
+    with psycopg.connect(url) as c:
+        return int(c.execute("SHOW server_version_num").fetchone()[0])
+
+
 @pytest.fixture(scope="session")
 def admin_url() -> str:
     import os

@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError
 
 from harness import closure, normalize
-from tests.conftest import upgrade
+from tests.conftest import server_version_num, upgrade
 from tests.postgres15 import pg15_admin_url  # noqa: F401 - fixture
 
 ENTRYPOINTS = ("ml.woe_anchor_scores_live_train_v", "src.listing_snapshots_t0_v1_v")
@@ -37,8 +37,7 @@ def test_pg15_and_pg18_give_equal_normalized_hashes_for_every_closure_object(
         c.execute("CREATE DATABASE woe_pg15_head")
     url15 = db.with_dbname(pg15_admin_url, "woe_pg15_head")
     upgrade(url15)
-    with psycopg.connect(database_url) as c:
-        version = int(c.execute("SHOW server_version_num").fetchone()[0])
+    version = server_version_num(database_url)
     if version < 180000:
         pytest.skip(f"compares PostgreSQL 15 with 18; the suite's server is {version}")
     on15, on18 = closure_hashes(url15), closure_hashes(database_url)

@@ -6,12 +6,12 @@ import psycopg
 import pytest
 
 from harness.schema_snapshot import SNAPSHOT, dump_schema, normalize
+from tests.conftest import server_version_num
 
 
 def test_committed_snapshot_matches_a_fresh_upgrade_head(make_database):
     url = make_database(migrate_to="head")
-    with psycopg.connect(url) as c:
-        version = int(c.execute("SHOW server_version_num").fetchone()[0])
+    version = server_version_num(url)
     if version // 10000 != 18:
         pytest.skip(f"migrations/schema.sql is PostgreSQL 18's rendering; the server is {version}")
     fresh = dump_schema(url)
