@@ -7,10 +7,12 @@ and what must happen, in machine-checkable comment lines:
     -- group: artifacts
     -- expect: rows = 1
 
-Expectations (the last statement's result is checked):
+The header is the file's leading block of comment lines; each of the three fields appears
+there exactly once. Expectations (the last statement's result is checked):
     rows = N | rows >= N | rows <= N    number of rows returned
-    value = TEXT                        first column of the first row, as text (NULL for null)
-    value >= N | value <= N             ... compared as a number
+    value = TEXT                        first column of the first row as psql prints it
+                                        (t/f for booleans, NULL for null)
+    value >= N | value <= N             ... compared as a number (a non-number fails)
     error ~ REGEX                       the proof must fail with a message matching REGEX
 
 Every proof runs inside a transaction that is rolled back, so negative proofs (which break
@@ -35,7 +37,7 @@ PROOFS_DIR = PROJECT_ROOT / "proofs"
 HEADER = re.compile(r"^--\s*(proof|group|expect):\s*(.+?)\s*$")
 EXPECT = re.compile(
     r"^(rows)\s*(=|>=|<=)\s*(\d+)$"
-    r"|^(value)\s*(=|>=|<=)\s*(.*)$"
+    r"|^(value)\s*(=|(?:>=|<=)(?=\s*-?\d+(?:\.\d+)?$))\s*(.*)$"
     r"|^(error)\s*~\s*(.+)$"
 )
 COMPARE = {"=": lambda a, b: a == b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b}
@@ -58,8 +60,13 @@ class Proof:
         text = path.read_text()
         fields: dict[str, str] = {}
         for line in text.splitlines():
+            if not line.startswith("--"):
+                break  # the header ends with the first line that is not a comment
             match = HEADER.match(line)
             if match:
+                if match.group(1) in fields:
+                    raise ProofFormatError(f"{path.name}: header has more than one "
+                                           f"{match.group(1)}: line")
                 fields[match.group(1)] = match.group(2)
         missing = {"proof", "group", "expect"} - fields.keys()
         if missing:
@@ -113,13 +120,32 @@ def run_proof(conn: psycopg.Connection, proof: Proof) -> Outcome:
     else:  # value OP X
         op, wanted = kind.group(5), kind.group(6)
         first = rows[0][0] if rows else None
-        text = "NULL" if first is None else str(first)
+        text = _as_psql_prints(first)
         if op == "=":
             passed = bool(rows) and text == wanted
         else:
-            passed = first is not None and COMPARE[op](float(first), float(wanted))
+            number = _number(first)
+            passed = number is not None and COMPARE[op](number, float(wanted))
         seen = f"value = {text}" if rows else "no rows"
     return Outcome(proof.path.stem, proof.title, proof.group, proof.expect, seen, passed)
+
+
+def _as_psql_prints(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value)
+
+
+def _number(value: object) -> float | None:
+    """The value as a number, or None if it is not one (bool is not a number here)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def load_all(directory: Path = PROOFS_DIR) -> list[Proof]:

@@ -1,4 +1,4 @@
--- proof: one OOF score per train_sold row of the active package, none elsewhere (0 mismatches)
+-- proof: one OOF score per train_sold row of the active package, none elsewhere (lists mismatches)
 -- group: artifacts
 -- expect: rows = 0
 WITH pkg AS (
@@ -12,6 +12,8 @@ WITH pkg AS (
     FROM ml.woe_anchor_scores_v1 AS s JOIN pkg USING (model_key)
     WHERE s.is_oof
 )
-SELECT * FROM (SELECT * FROM train EXCEPT ALL SELECT * FROM oof) AS missing_scores
+SELECT 'missing score' AS problem, m.* FROM (SELECT * FROM train EXCEPT ALL SELECT * FROM oof) AS m
 UNION ALL
-SELECT * FROM (SELECT * FROM oof EXCEPT ALL SELECT * FROM train) AS extra_scores;
+SELECT 'extra score', e.* FROM (SELECT * FROM oof EXCEPT ALL SELECT * FROM train) AS e
+UNION ALL
+SELECT 'no active package', NULL, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM pkg);

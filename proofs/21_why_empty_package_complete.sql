@@ -14,4 +14,7 @@ CROSS JOIN LATERAL (VALUES
                            WHERE m.model_key = r.model_key AND m.fold_id IS NULL)
           THEN 'final map rows missing' END)
 ) AS p (problem)
-WHERE r.is_active AND p.problem IS NOT NULL;
+WHERE r.is_active AND p.problem IS NOT NULL
+UNION ALL
+SELECT NULL, 'no active package'
+WHERE NOT EXISTS (SELECT 1 FROM ml.woe_anchor_model_registry_v1 WHERE is_active);

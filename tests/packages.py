@@ -72,8 +72,10 @@ def woe_value(model_key: str, band: str, value: str) -> float:
 
 
 def insert_package(conn: psycopg.Connection, model_key: str, *, activate: bool = True,
-                   base_rate: float = 0.37) -> None:
-    """A complete package in the caller's transaction; activation moves the pointer to it."""
+                   base_rate: float = 0.37,
+                   band_values: dict[str, tuple[str, ...]] = BAND_VALUES) -> None:
+    """A package in the caller's transaction (complete unless band_values says otherwise: its
+    final map rows); activation moves the pointer to it."""
     conn.execute(
         """
         INSERT INTO ml.woe_anchor_model_registry_v1
@@ -91,7 +93,7 @@ def insert_package(conn: psycopg.Connection, model_key: str, *, activate: bool =
             "INSERT INTO ml.woe_anchor_map_v1 (model_key, fold_id, band_name, band_value, woe, "
             "sum_w_pos, sum_w_neg, n_rows) VALUES (%s, NULL, %s, %s, %s, 1, 1, 10)",
             [(model_key, b, v, woe_value(model_key, b, v))
-             for b, values in BAND_VALUES.items() for v in values],
+             for b, values in band_values.items() for v in values],
         )
     if activate:
         conn.execute("UPDATE ml.woe_anchor_model_registry_v1 SET is_active = false "

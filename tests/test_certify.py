@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from harness import certify
-from tests.packages import BAND_ORDER, certified_database, insert_package
+from tests.packages import BAND_ORDER, BAND_VALUES, certified_database, insert_package
 
 GUARDED = "SELECT * FROM ml.woe_anchor_scores_live_train_v LIMIT 10"
 ENTRYPOINT = "ml.woe_anchor_feature_store_t0_v1_v"
@@ -231,3 +231,21 @@ def test_noop_replace_passes_the_guard_through_the_raw_hash_path(certified):
         assert c.execute(version, (ENTRYPOINT,)).fetchone()[0] != before
     with psycopg.connect(certified) as c:
         assert len(c.execute(GUARDED).fetchall()) == 10
+
+
+@pytest.mark.parametrize(("band_values", "named"), [
+    # three market bands missing, the three vision bands present: seven band names in all
+    ({b: v for b, v in BAND_VALUES.items() if b not in ("dsold", "trust", "ship")},
+     "has no final map rows for the market band(s) dsold, trust, ship"),
+    # a value the banding definition never gives would never be looked up
+    ({**BAND_VALUES, "sale": ("firm", "bids", "obo", "sale_unspecified")},
+     "does not know: sale=sale_unspecified"),
+])
+def test_an_incomplete_package_is_not_certified(certified, band_values, named):
+    with psycopg.connect(certified) as c:
+        insert_package(c, "pkg_incomplete", band_values=band_values)
+    [result] = certify.run(certified, ENTRYPOINT)
+    assertion = next(ch for ch in result.checks if ch.name == "assertion")
+    assert result.status == "FAILED" and not assertion.ok
+    assert named in assertion.detail
+    assert "NOT CERTIFIED" in refusal(certified)

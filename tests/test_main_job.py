@@ -10,7 +10,7 @@ import subprocess
 import psycopg
 import pytest
 
-from harness import proofs, report, run
+from harness import certify, proofs, report, run
 
 ROWS = 4000
 
@@ -70,6 +70,10 @@ def test_proofs_fail_when_something_is_broken_on_purpose(built, capsys):
             outcomes = {o.name: o for o in proofs.run_all(url)}
             assert not outcomes["01_artifacts_active_package"].passed
             assert outcomes["01_artifacts_active_package"].seen == "rows = 0"
+            # the "lists what is missing" proofs list the missing package instead of nothing
+            for name in ("03_artifacts_band_groups", "05_artifacts_oof_cover_training",
+                         "21_why_empty_package_complete"):
+                assert not outcomes[name].passed, outcomes[name]
             assert not outcomes["13_cert_guarded_view_serves"].passed  # the guard refuses
             assert proofs.main(["--database-url", url]) == 1
             assert "FAIL  01_artifacts_active_package" in capsys.readouterr().out
@@ -77,6 +81,20 @@ def test_proofs_fail_when_something_is_broken_on_purpose(built, capsys):
             key = _summary["model_key"]
             c.execute("UPDATE ml.woe_anchor_model_registry_v1 SET is_active = true WHERE model_key = %s", (key,))
             c.commit()
+    assert all(o.passed for o in proofs.run_all(url))
+
+
+def test_freshness_proof_lists_an_entrypoint_that_was_never_certified(built):
+    url, _summary = built
+    with psycopg.connect(url) as c:
+        c.execute("DELETE FROM audit.t0_cert_registry")
+        c.commit()
+    try:
+        outcomes = {o.name: o for o in proofs.run_all(url)}
+        assert not outcomes["23_why_empty_certification_fresh"].passed
+        assert outcomes["23_why_empty_certification_fresh"].seen == "rows = 2"  # both policies
+    finally:
+        assert [r.status for r in certify.run(url)] == ["CERTIFIED", "CERTIFIED"]
     assert all(o.passed for o in proofs.run_all(url))
 
 

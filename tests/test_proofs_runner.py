@@ -30,6 +30,11 @@ CASES = [
     ("rows = 1", "SELECT 1/0;", False),
     # several statements: the last result counts, and a 50% literal is no placeholder
     ("value = 50%", "CREATE TEMP TABLE t (x text); INSERT INTO t VALUES ('50%'); SELECT x FROM t;", True),
+    # booleans as psql prints them; a comparison with a non-number fails instead of crashing
+    ("value = t", "SELECT true;", True),
+    ("value = f", "SELECT true;", False),
+    ("value >= 1", "SELECT 'many'::text;", False),
+    ("value >= 1", "SELECT true;", False),
 ]
 
 
@@ -57,6 +62,21 @@ def test_malformed_headers_are_refused_by_name(tmp_path):
     (tmp_path / "bad.sql").write_text("-- proof: x\n-- group: g\n-- expect: roughly 3\nSELECT 1;")
     with pytest.raises(proofs.ProofFormatError, match="cannot read expectation"):
         proofs.load_all(tmp_path)
+    (tmp_path / "bad.sql").write_text("-- proof: x\n-- group: g\n-- expect: value >= lots\nSELECT 1;")
+    with pytest.raises(proofs.ProofFormatError, match="cannot read expectation"):
+        proofs.load_all(tmp_path)
+    (tmp_path / "bad.sql").write_text(
+        "-- proof: x\n-- group: g\n-- expect: rows = 5\n-- expect: rows = 1\nSELECT 1;")
+    with pytest.raises(proofs.ProofFormatError, match="more than one expect"):
+        proofs.load_all(tmp_path)
+
+
+def test_only_the_leading_comment_block_is_the_header(conn, tmp_path):
+    # an expectation-like comment further down cannot override the header's
+    path = tmp_path / "p.sql"
+    path.write_text("-- proof: x\n-- group: g\n-- expect: rows = 5\nSELECT 1;\n-- expect: rows = 1\n")
+    proof = proofs.Proof.load(path)
+    assert proof.expect == "rows = 5" and not proofs.run_proof(conn, proof).passed
 
 
 def test_cli_exit_status_reflects_failures(database_url, tmp_path, capsys):
