@@ -33,6 +33,7 @@ from harness import train_sql as q
 
 MODEL_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 DEFAULT_THRESHOLDS = (-0.15, -0.05, 0.05, 0.15)
+MIN_POSITIVE = 1e-300  # smallest --woe-eps and --half-life-days
 
 
 class TrainError(ValueError):
@@ -53,15 +54,20 @@ class FitOptions:
     model_key: str | None = None  # None: woe_<UTC time>
 
     def validate(self) -> None:
+        if not isinstance(self.n_folds, int) or isinstance(self.n_folds, bool):
+            raise TrainError(f"--woe-folds must be an integer, got {self.n_folds!r}")
         if self.n_folds < 1:
             raise TrainError(f"--woe-folds must be >= 1, got {self.n_folds}")
         if self.oof and self.n_folds < 2:
             raise TrainError("out-of-fold scoring needs --woe-folds >= 2 (with 1 fold the fit "
                              "for fold 0 has no rows); use --disable-woe-oof for a single fit")
-        if not (self.eps > 0 and self.eps < float("inf")):
-            raise TrainError(f"--woe-eps must be a finite number > 0, got {self.eps}")
-        if not (self.half_life_days > 0 and self.half_life_days < float("inf")):
-            raise TrainError(f"--half-life-days must be a finite number > 0, "
+        # Below MIN_POSITIVE the float8 arithmetic of the fit could underflow (eps / W) or
+        # overflow (age / half-life) instead of giving the SPEC's value.
+        if not (MIN_POSITIVE <= self.eps < float("inf")):
+            raise TrainError(f"--woe-eps must be a finite number >= {MIN_POSITIVE}, "
+                             f"got {self.eps}")
+        if not (MIN_POSITIVE <= self.half_life_days < float("inf")):
+            raise TrainError(f"--half-life-days must be a finite number >= {MIN_POSITIVE}, "
                              f"got {self.half_life_days}")
         if self.band_schema_version != 1:
             raise TrainError(f"only band schema version 1 exists (ml.woe_anchor_bands_v1), "
@@ -71,7 +77,7 @@ class FitOptions:
             raise TrainError(f"--dsold-thresholds needs 4 finite numbers, got {t}")
         if not (t[0] < t[1] < t[2] < t[3]):
             raise TrainError(f"--dsold-thresholds must be strictly increasing, got {t}")
-        if self.model_key is not None and not MODEL_KEY_RE.match(self.model_key):
+        if self.model_key is not None and not MODEL_KEY_RE.fullmatch(self.model_key):
             raise TrainError(f"--model-key {self.model_key!r} must match {MODEL_KEY_RE.pattern}")
         if self.eval_cutoff is not None and self.eval_cutoff.tzinfo is None:
             raise TrainError("--eval-cutoff needs a UTC offset (e.g. 2024-12-24T00:00:00Z)")
@@ -169,6 +175,12 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
     clock = _Clock()
     cur = psycopg.ClientCursor(conn)  # literal binding: parameters inside CREATE TABLE AS
     with conn.transaction():
+        # One snapshot for every statement: the fold starts, ref_ts and counts read by
+        # SLICE_COUNTS must describe the same rows CREATE_ROWS bands (under READ COMMITTED a
+        # row committed in between was trained without being counted). Nothing before the
+        # registry lock below takes a snapshot, so a trainer that waited there sees the
+        # package the other one committed.
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         cur.execute("SET LOCAL TimeZone = 'UTC'")
         # Server tuning for this transaction only: sorts and hashes of a few million narrow
         # rows stay in memory, and every join here is an equi-join on keys the planner cannot
@@ -196,8 +208,9 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         # so it sees no gain in partial aggregation unless parallelism costs nothing to set up
         # (0.29-0.31 s against 0.40-0.43 s at 1M rows; woe_rows keeps its plan).
         # At least two workers per Gather; a server configured for more keeps its number.
-        cur.execute("SELECT set_config('max_parallel_workers_per_gather', greatest(2, "
-                    "current_setting('max_parallel_workers_per_gather')::integer)::text, true)")
+        # (SHOW, not a SELECT: a SELECT would take the transaction's snapshot before the lock.)
+        workers = int(cur.execute("SHOW max_parallel_workers_per_gather").fetchone()[0])
+        cur.execute(f"SET LOCAL max_parallel_workers_per_gather = {max(2, workers)}")
         cur.execute("SET LOCAL parallel_setup_cost = 0")
         cur.execute("SET LOCAL parallel_tuple_cost = 0")
         _enlarge_temp_buffers(cur)
@@ -240,10 +253,17 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         cur.execute(q.CREATE_PRESENT_CODES)
         cur.execute(q.CREATE_JOINT_SUMS)
         cur.execute(q.CREATE_TOTALS)
-        for fit_id, n_rows, n_pos_fit, n_neg_fit, _rate, _logit in cur.execute(q.FIT_TOTALS):
+        for (fit_id, n_rows, n_pos_fit, n_neg_fit, total_pos, total_neg, _rate,
+             _logit) in cur.execute(q.FIT_TOTALS):
             if not n_pos_fit or not n_neg_fit:
                 raise TrainError(f"the fit for fold {fit_id} ({n_rows} rows of the other folds) "
                                  "has only one class; use fewer --woe-folds")
+            if not total_pos or not total_neg:  # NULL: every weight of the fit is 0
+                raise TrainError(
+                    f"{'the final fit' if fit_id == -1 else f'the fit for fold {fit_id}'}: "
+                    "every row of one class has time-decay weight 0 (0.5^(age / half-life) "
+                    f"underflows); --half-life-days {options.half_life_days} is too short "
+                    "for data this old")
         base_rate, base_logit = cur.execute(
             "SELECT base_rate, base_logit FROM woe_totals WHERE fit_id = -1").fetchone()
         cur.execute(q.CREATE_MAP, params)

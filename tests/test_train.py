@@ -146,7 +146,11 @@ def test_matches_numpy_reference_on_edge_datasets(conn, name):
     # More folds than training days: some folds are empty (day i of n gets floor(i * K / n)),
     # so the bound fold starts must carry their fold ids, not their positions.
     train.FitOptions(oof=False, n_folds=1000),
-], ids=["defaults", "other_hyperparameters", "no_oof", "no_oof_more_folds_than_days"])
+    # Rows older than 1075 half-lives (322 days) weigh 0.5^x = 0 in float8, where
+    # PostgreSQL's power() would raise "underflow".
+    train.FitOptions(half_life_days=0.3),
+], ids=["defaults", "other_hyperparameters", "no_oof", "no_oof_more_folds_than_days",
+        "weights_underflow_for_the_oldest_rows"])
 def test_matches_numpy_reference_on_synth_data(conn, options):
     synth.fill(conn, 2500, seed=11, replace=True)
     report = train.fit(conn, options, log=lambda _m: None)

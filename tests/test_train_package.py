@@ -128,6 +128,12 @@ def test_concurrent_trainers_serialise_and_both_packages_are_complete(url):
     (train.FitOptions(half_life_days=0.0), "half-life"),
     (train.FitOptions(band_schema_version=2), "band schema version"),
     (train.FitOptions(model_key="bad key!"), "model-key"),
+    (train.FitOptions(model_key="woe_key\n"), "model-key"),  # a trailing newline too
+    (train.FitOptions(n_folds=2.5), "woe-folds must be an integer"),
+    (train.FitOptions(eps=1e-301), "woe-eps must be a finite number >= 1e-300"),
+    (train.FitOptions(half_life_days=1e-301), "half-life-days must be a finite number >= 1e-300"),
+    # every weight of the fold fits (not of the final fit: its newest row weighs 1) underflows
+    (train.FitOptions(half_life_days=1e-6), "weight 0 .* --half-life-days 1e-06 is too short"),
     (train.FitOptions(eval_cutoff=datetime(2023, 1, 1, tzinfo=UTC)), "no training rows"),
 ])
 def test_bad_options_are_refused_and_nothing_is_persisted(url, options, message):
@@ -137,6 +143,48 @@ def test_bad_options_are_refused_and_nothing_is_persisted(url, options, message)
         with pytest.raises(train.TrainError, match=message):
             train.fit(conn, options, **QUIET)
         assert counts(conn) == before
+
+
+def test_rows_committed_during_a_fit_are_not_half_included(url, monkeypatch):
+    # A training row committed by another session while the fit runs (after the slice counts
+    # and fold starts were read, before the rows are banded) must be in all of the package or
+    # in none of it: the fit reads one snapshot.
+    from harness import train_sql
+
+    def copy_a_training_row() -> None:
+        with psycopg.connect(url) as other:
+            other.execute(
+                """
+                CREATE TEMP TABLE pick AS
+                SELECT l.generation, l.listing_id, l.t0
+                FROM ml.woe_anchor_slices_v1(ml.woe_anchor_default_eval_cutoff_v1()) AS l
+                WHERE l.slice = 'train_sold' ORDER BY l.t0, l.listing_id LIMIT 1 OFFSET 100;
+                CREATE TEMP TABLE s AS SELECT x.* FROM src.listing_snapshots_t0 AS x JOIN pick USING (generation, listing_id, t0);
+                CREATE TEMP TABLE o AS SELECT x.* FROM src.listing_outcomes AS x JOIN pick USING (generation, listing_id, t0);
+                UPDATE s SET listing_id = listing_id + 10000000;
+                UPDATE o SET listing_id = listing_id + 10000000;
+                INSERT INTO src.listing_snapshots_t0 SELECT * FROM s;
+                INSERT INTO src.listing_outcomes (generation, listing_id, t0, final_status, sold_time)
+                SELECT generation, listing_id, t0, final_status, sold_time FROM o;
+                """)
+
+    real_execute = psycopg.ClientCursor.execute
+
+    def execute(self, query, params=None, **kw):
+        if query is train_sql.CREATE_ROWS:
+            copy_a_training_row()
+        return real_execute(self, query, params, **kw)
+
+    monkeypatch.setattr(psycopg.ClientCursor, "execute", execute)
+    with psycopg.connect(url) as conn:
+        report = train.fit(conn, train.FitOptions(), **QUIET)
+        scored = conn.execute("SELECT count(*), count(*) FILTER (WHERE listing_id > 10000000) "
+                              "FROM ml.woe_anchor_scores_v1 WHERE model_key = %s",
+                              (report.model_key,)).fetchone()
+        copied = conn.execute("SELECT count(*) FROM src.listing_outcomes "
+                              "WHERE listing_id > 10000000").fetchone()[0]
+    assert copied == 1  # the other session did commit its row during the fit
+    assert scored == (report.rows["train_sold"], 0)
 
 
 def test_a_fold_fit_with_one_class_is_refused_and_nothing_is_persisted(url):
