@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from harness.cli import BadInput
+
 ENV_VARS = ("WOE_DATABASE_URL", "DATABASE_URL")
 
 
@@ -30,10 +32,10 @@ def to_libpq_url(url: str) -> str:
     """Drop a SQLAlchemy driver suffix (postgresql+psycopg://) so libpq accepts the URL."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise ValueError(f"not a database URL (expected postgresql://...): {url!r}")
+        raise BadInput(f"not a database URL (expected postgresql://...): {url!r}")
     base = scheme.split("+", 1)[0]
     if base not in ("postgresql", "postgres"):
-        raise ValueError(f"unsupported database URL scheme {scheme!r}: only PostgreSQL is supported")
+        raise BadInput(f"unsupported database URL scheme {scheme!r}: only PostgreSQL is supported")
     return f"postgresql://{rest}"
 
 

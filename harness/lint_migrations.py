@@ -6,6 +6,7 @@ squawk's report and exits non-zero when it finds anything.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -46,7 +47,12 @@ def lint() -> str:
     return "" if result.returncode == 0 else (result.stdout + result.stderr)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="python -m harness.lint_migrations",
+        description="Render `alembic upgrade head --sql` offline (no database needed) and lint "
+        "it with squawk (.squawk.toml). Prints squawk's findings and exits 1 if there are any.",
+    ).parse_args(argv)
     report = lint()
     if report:
         print(report)

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import psycopg
 
-from harness import db
+from harness import cli, db
+from harness.cli import BadInput
 from harness.embedded import PROJECT_ROOT
 
 PROOFS_DIR = PROJECT_ROOT / "proofs"
@@ -43,7 +44,7 @@ EXPECT = re.compile(
 COMPARE = {"=": lambda a, b: a == b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b}
 
 
-class ProofFormatError(ValueError):
+class ProofFormatError(BadInput):
     """A proof file whose header cannot be understood."""
 
 
@@ -170,12 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=PROOFS_DIR, help="directory of .sql proofs")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     args = parser.parse_args(argv)
+    return cli.finish("proofs", lambda: _main(args))
 
-    try:
-        outcomes = run_all(db.resolve(args.database_url).url, args.dir)
-    except ProofFormatError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+def _main(args: argparse.Namespace) -> int:
+    outcomes = run_all(db.resolve(args.database_url).url, args.dir)
     if args.json:
         print(json.dumps([asdict(o) for o in outcomes], indent=2))
     else:

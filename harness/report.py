@@ -19,7 +19,8 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import dict_row
 
-from harness import db
+from harness import cli, db
+from harness.cli import BadInput
 from harness.embedded import PROJECT_ROOT
 
 DEFAULT_OUT = PROJECT_ROOT / "reports" / "woe_anchor_report.html"
@@ -98,11 +99,9 @@ def gather(conn: psycopg.Connection, model_key: str | None = None) -> ReportData
     cur = conn.cursor(row_factory=dict_row)
     package = cur.execute(PACKAGE_SQL, {"model_key": model_key}).fetchone()
     if package is None:
-        raise ReportError(
-            f"no package {model_key!r} in ml.woe_anchor_model_registry_v1"
-            if model_key
-            else "no active package: train one first (python -m harness.train)"
-        )
+        if model_key:
+            raise BadInput(f"no package {model_key!r} in ml.woe_anchor_model_registry_v1")
+        raise ReportError("no active package: train one first (python -m harness.train)")
     key = {"model_key": package["model_key"]}
     data = ReportData(package)
     for row in cur.execute(BANDS_SQL, key):
@@ -264,11 +263,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-key", help="package to report (default: the active one)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output file (default {DEFAULT_OUT.relative_to(PROJECT_ROOT)})")
     args = parser.parse_args(argv)
+    return cli.finish("report", lambda: _main(args))
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         model_key = write(db.resolve(args.database_url).url, args.model_key, args.out)
     except ReportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        print(f"[report] error: {exc}", file=sys.stderr)
+        return cli.FAILED
     print(args.out)
     print(f"[report] wrote {args.out} for package {model_key}", file=sys.stderr)
     return 0

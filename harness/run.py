@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from harness import certify, db, migrate, proofs, synth, train
+from harness import certify, cli, db, migrate, proofs, synth, train
 from harness.train_sql import ALL_BANDS
 
 DEFAULT_ROWS = 400_000
@@ -180,17 +180,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-report", action="store_true", help="skip the HTML report")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
+    return cli.finish("run", lambda: _main(args))
 
+
+def _main(args: argparse.Namespace) -> int:
+    options = train.FitOptions(n_folds=args.woe_folds)
+    options.validate()  # bad options fail before anything is written
     steps = Steps()
     with steps.step("database", "resolve"):
         url = db.resolve(args.database_url).url
-    try:
-        summary = run(url, rows=args.rows, seed=args.seed, replace_data=args.replace_data,
-                      retrain=args.retrain, options=train.FitOptions(n_folds=args.woe_folds),
-                      write_report=not args.no_report, steps=steps)
-    except (train.TrainError, ValueError) as exc:
-        log(f"error: {exc}")
-        return 2
+    summary = run(url, rows=args.rows, seed=args.seed, replace_data=args.replace_data,
+                  retrain=args.retrain, options=options, write_report=not args.no_report,
+                  steps=steps)
     summary["seconds"] = steps.seconds
     if args.json:
         print(json.dumps(summary, indent=2, default=str))

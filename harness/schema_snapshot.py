@@ -17,7 +17,7 @@ import uuid
 import psycopg
 from psycopg import sql
 
-from harness import db, embedded, migrate
+from harness import cli, db, embedded, migrate
 
 SNAPSHOT = embedded.PROJECT_ROOT / "migrations" / "schema.sql"
 SCHEMAS = ("audit", "src", "ml")
@@ -75,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--check", action="store_true", help="exit 1 with a diff if it is stale")
     db.add_database_url_argument(parser)
     args = parser.parse_args(argv)
+    return cli.finish("schema_snapshot", lambda: _main(args))
 
+
+def _main(args: argparse.Namespace) -> int:
     fresh = snapshot_from_fresh_database(db.resolve(args.database_url).url)
     if args.write:
         SNAPSHOT.write_text(fresh)

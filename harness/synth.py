@@ -35,7 +35,8 @@ from dataclasses import asdict, dataclass
 import psycopg
 from psycopg import sql
 
-from harness import db
+from harness import cli, db
+from harness.cli import BadInput
 
 BASE_LOGIT = -2.5
 PRESENT_SLOPE = -1.5
@@ -262,9 +263,9 @@ def fill(conn: psycopg.Connection, rows: int, seed: int, *, replace: bool = Fals
     ``log`` receives a line after each table, so long loads show progress.
     """
     if rows < 1:
-        raise ValueError(f"--rows must be >= 1, got {rows}")
+        raise BadInput(f"--rows must be >= 1, got {rows}")
     if not 0 <= seed < 2**40:
-        raise ValueError(f"--seed must be in [0, 2^40), got {seed}")
+        raise BadInput(f"--seed must be in [0, 2^40), got {seed}")
     started = time.perf_counter()
     params = {"rows": rows, "seed": seed}
     with conn.transaction():
@@ -305,14 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     db.add_database_url_argument(parser)
     args = parser.parse_args(argv)
-    try:
-        resolved = db.resolve(args.database_url)
-        with db.connect(resolved.url) as conn:
-            result = fill(conn, args.rows, args.seed, replace=args.replace,
-                          log=lambda m: print(m, file=sys.stderr, flush=True))
-    except (ValueError, psycopg.Error) as exc:
-        print(f"[synth] error: {exc}", file=sys.stderr)
-        return 1
+    return cli.finish("synth", lambda: _main(args))
+
+
+def _main(args: argparse.Namespace) -> int:
+    with db.connect(db.resolve(args.database_url).url) as conn:
+        result = fill(conn, args.rows, args.seed, replace=args.replace,
+                      log=lambda m: print(m, file=sys.stderr, flush=True))
     if result.status == "skipped":
         print(f"[synth] source tables already hold {result.snapshots} listings; nothing loaded "
               "(use --replace to regenerate)", file=sys.stderr)

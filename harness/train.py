@@ -28,15 +28,16 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg.types.json import Jsonb
 
-from harness import db
+from harness import cli, db
 from harness import train_sql as q
+from harness.cli import BadInput
 
 MODEL_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 DEFAULT_THRESHOLDS = (-0.15, -0.05, 0.05, 0.15)
 MIN_POSITIVE = 1e-300  # smallest --woe-eps and --half-life-days
 
 
-class TrainError(ValueError):
+class TrainError(BadInput):
     """Bad input or data that cannot be fitted: nothing was persisted."""
 
 
@@ -216,6 +217,11 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
         _enlarge_temp_buffers(cur)
         if options.persist:
             cur.execute(q.LOCK_REGISTRY)  # first: a concurrent trainer waits here
+            if options.model_key is not None and cur.execute(
+                    "SELECT 1 FROM ml.woe_anchor_model_registry_v1 WHERE model_key = %s",
+                    (options.model_key,)).fetchone():
+                raise TrainError(f"--model-key {options.model_key} already exists: a "
+                                 "package is never overwritten; choose another key")
         sha = code_sha256(conn)
 
         eval_cutoff = options.eval_cutoff or cur.execute(
@@ -461,18 +467,36 @@ def _print_report(report: Report) -> None:
     print(f"code_sha256        {report.code_sha256}")
 
 
+def _joined_option_values(argv: list[str], flags: tuple[str, ...]) -> list[str]:
+    """`--flag VALUE` as `--flag=VALUE` for the flags given: argparse reads a value such as
+    -0.2,-0.1,0.1,0.2 (the documented threshold form) as an unknown option otherwise."""
+    joined: list[str] = []
+    values = iter(argv)
+    for arg in values:
+        value = next(values, None) if arg in flags else None
+        joined.append(arg if value is None else f"{arg}={value}")
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(_joined_option_values(argv, ("--dsold-thresholds",)))
+    return cli.finish("woe", lambda: _main(args))
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
-        resolved = db.resolve(args.database_url)
-        with db.connect(resolved.url) as conn:
-            if args.command == "fit":
-                options = FitOptions(
-                    n_folds=args.woe_folds, eps=args.woe_eps, half_life_days=args.half_life_days,
-                    band_schema_version=args.woe_band_schema_version,
-                    oof=not args.disable_woe_oof, persist=not args.disable_woe_persist,
-                    activate=not args.no_activate, eval_cutoff=args.eval_cutoff,
-                    dsold_thresholds=args.dsold_thresholds, model_key=args.model_key)
+        options = None
+        if args.command == "fit":
+            options = FitOptions(
+                n_folds=args.woe_folds, eps=args.woe_eps, half_life_days=args.half_life_days,
+                band_schema_version=args.woe_band_schema_version,
+                oof=not args.disable_woe_oof, persist=not args.disable_woe_persist,
+                activate=not args.no_activate, eval_cutoff=args.eval_cutoff,
+                dsold_thresholds=args.dsold_thresholds, model_key=args.model_key)
+            options.validate()  # before connecting: bad options need no database
+        with db.connect(db.resolve(args.database_url).url) as conn:
+            if options is not None:
                 report = fit(conn, options)
                 if args.json:
                     print(json.dumps(asdict(report), indent=2))
@@ -491,10 +515,7 @@ def main(argv: list[str] | None = None) -> int:
                 _stderr(f"[db] activated WOE anchor package {args.model_key}")
     except TrainError as exc:
         _stderr(f"[woe] error: {exc} (nothing persisted)")
-        return 2
-    except psycopg.Error as exc:
-        _stderr(f"[db] error: {exc.__class__.__name__}: {exc}".rstrip())
-        return 1
+        return cli.BAD_INPUT
     return 0
 
 

@@ -111,7 +111,7 @@ def test_report_names_the_active_package(built, tmp_path):
 
 def test_report_for_an_unknown_package_is_a_clear_error(built, tmp_path, capsys):
     url, _ = built
-    assert report.main(["--database-url", url, "--model-key", "nope", "--out", str(tmp_path / "x.html")]) == 1
+    assert report.main(["--database-url", url, "--model-key", "nope", "--out", str(tmp_path / "x.html")]) == 2
     assert "no package 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
 
