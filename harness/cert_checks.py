@@ -31,13 +31,17 @@ class Check:
 
 
 def assertion(conn: psycopg.Connection, policy: Policy) -> Check:
-    """The entrypoint's own precondition function (it raises when unmet)."""
+    """The entrypoint's own precondition function: it holds only when it returns true."""
     schema, _, name = policy.assertion_function.partition("(")[0].partition(".")
     try:
         with conn.transaction():
-            conn.execute(sql.SQL("SELECT {}()").format(sql.Identifier(schema, name)))
+            [value] = conn.execute(
+                sql.SQL("SELECT {}()").format(sql.Identifier(schema, name))).fetchone()
     except psycopg.Error as e:
         return Check("assertion", False, f"{policy.assertion_function}: {e.diag.message_primary}")
+    if value is not True:  # false or NULL is not a pass, whatever the function meant
+        shown = "null" if value is None else str(value).lower()
+        return Check("assertion", False, f"{policy.assertion_function} returned {shown}")
     return Check("assertion", True, f"{policy.assertion_function} holds")
 
 
@@ -119,7 +123,8 @@ def viewdef_drift(
 
 
 def dataset_drift(conn: psycopg.Connection, policy: Policy) -> Check:
-    """strict: a changed baselined day fails; tolerant: changes are recorded and re-baselined.
+    """strict: a changed or vanished baselined day fails; tolerant: changes are recorded and
+    re-baselined.
 
     Days of the window without a baseline (new data) are baselined when the run passes.
     """
@@ -129,24 +134,31 @@ def dataset_drift(conn: psycopg.Connection, policy: Policy) -> Check:
             "SELECT t0_day, row_count, dataset_sha256 FROM audit.t0_dataset_hash_baseline "
             "WHERE entrypoint = %s", (policy.entrypoint,))
     }
-    if not baseline and policy.drift_mode == "strict":
-        return Check("dataset_drift", False, "no dataset baseline: run `baseline` first")
+    strict = policy.drift_mode == "strict"
     with conn.transaction():
         days = dataset_hash.window(conn, policy)
-        hashes = dataset_hash.day_hashes(conn, policy, days)
+        # strict also compares the baselined days from the window's first day on: deleting
+        # the newest days would otherwise slide the window back past them (older baselined
+        # days are not re-hashed, so a run's cost does not grow with the history)
+        recent = [d for d in baseline if not days or d >= min(days)]
+        checked = sorted(set(days) | set(recent)) if strict else days
+        hashes = dataset_hash.day_hashes(conn, policy, checked)
+    if not hashes:
+        return Check("dataset_drift", False, f"0 days checked: {policy.entrypoint} has no rows")
+    if not baseline and strict:
+        return Check("dataset_drift", False, "no dataset baseline: run `baseline` first")
     changed = [
         {"t0_day": d.isoformat(), "baseline_rows": baseline[d][0], "rows": h.row_count}
         for d, h in hashes.items() if d in baseline and baseline[d] != (h.row_count, h.sha256)
     ]
     new_days = [d for d in days if d not in baseline]
-    to_record = list(hashes.values()) if policy.drift_mode == "tolerant" else [
-        hashes[d] for d in new_days]
+    to_record = list(hashes.values()) if not strict else [hashes[d] for d in new_days]
     data = {"days": [d.isoformat() for d in days], "changed": changed,
             "new_days": [d.isoformat() for d in new_days], "mode": policy.drift_mode}
     record = {"days": to_record}
-    if changed and policy.drift_mode == "strict":
+    if changed and strict:
         return Check("dataset_drift", False, "changed days: " + _days_text(changed), data)
-    detail = f"{len(days)} days checked ({policy.drift_mode})"
+    detail = f"{len(hashes)} days checked ({policy.drift_mode})"
     if changed:
         detail += "; tolerated and re-baselined: " + _days_text(changed)
     if new_days:

@@ -13,7 +13,7 @@ audit.require_certified_strict re-checks raw definition hashes and the active pa
 every query; this module is what (re)establishes the state the guard trusts.
 
 Python API (conn_or_url: a libpq/SQLAlchemy URL, or an idle or autocommit psycopg connection):
-    baseline(conn_or_url, entrypoint=None) -> list[BaselineResult]
+    baseline(conn_or_url, entrypoint=None) -> list[BaselineResult]  (registry rows -> FAILED)
     check(conn_or_url, entrypoint=None)    -> list[RunResult]   (writes nothing)
     run(conn_or_url, entrypoint=None)      -> list[RunResult]   (writes the registry)
     status(conn_or_url)                    -> list[StatusRow]
@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,7 +33,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from harness import cert_checks, db
+from harness import cert_checks, cli, db
 from harness import policy as policies
 from harness.cert_checks import Check
 from harness.policy import Policy
@@ -120,7 +120,7 @@ def active_model_key(conn: psycopg.Connection) -> str | None:
 def evaluate(conn: psycopg.Connection, pol: Policy) -> tuple[str | None, list[Check]]:
     """Run every check in order; one that errors counts as failed, the others still run."""
     model_key = active_model_key(conn) if pol.package_bound else None
-    checks = [cert_checks.assertion(conn, pol)]
+    checks = [guarded(conn, "assertion", lambda: cert_checks.assertion(conn, pol))]
     try:
         with conn.transaction():
             objects, norm = cert_checks.normalized_closure(conn, pol)
@@ -132,12 +132,23 @@ def evaluate(conn: psycopg.Connection, pol: Policy) -> tuple[str | None, list[Ch
         ("viewdef_drift", lambda: cert_checks.viewdef_drift(conn, pol, objects, norm)),
         ("dataset_drift", lambda: cert_checks.dataset_drift(conn, pol)),
     )
-    for name, step in steps:
-        try:
-            checks.append(step())
-        except psycopg.Error as e:
-            checks.append(Check(name, False, f"error: {e.diag.message_primary or e}"))
+    checks += [guarded(conn, name, step) for name, step in steps]
     return model_key, checks
+
+
+def guarded(conn: psycopg.Connection, name: str, step: Callable[[], Check]) -> Check:
+    """One check in a savepoint. Fail closed: any error, SQL or Python, fails the check (an
+    escaping exception would abort the run before its outcome is written, leaving an older
+    CERTIFIED row in force); only a lost connection ends the run."""
+    try:
+        with conn.transaction():
+            return step()
+    except Exception as e:
+        if conn.broken:
+            raise
+        if isinstance(e, psycopg.Error) and e.diag.message_primary:
+            return Check(name, False, f"error: {e.diag.message_primary}")
+        return Check(name, False, f"error: {type(e).__name__}: {e}")
 
 
 def check(conn_or_url: ConnOrUrl, entrypoint: str | None = None) -> list[RunResult]:
@@ -256,9 +267,25 @@ def baseline(conn_or_url: ConnOrUrl, entrypoint: str | None = None) -> list[Base
                              norm[o.name].sha256, norm[o.name].sql, o.catalog_version),
                         )
                 write_day_hashes(conn, pol, hashes)
+                demote(conn, pol)
             results.append(BaselineResult(pol.entrypoint, len(norm), len(hashes),
                                           sum(h.row_count for h in hashes)))
     return results
+
+
+def demote(conn: psycopg.Connection, pol: Policy) -> None:
+    """FAILED for the entrypoint's and its aliases' registry rows: the guard's fast path trusts
+    the new baseline, which no run has checked yet."""
+    conn.execute(
+        """
+        UPDATE audit.t0_cert_registry
+        SET status = 'FAILED', certified_at = now(),
+            detail = format('baseline re-recorded at %%s: run python -m harness.certify run',
+                            now())
+        WHERE entrypoint = %(ep)s OR inherited_from = %(ep)s OR entrypoint = ANY(%(aliases)s)
+        """,
+        {"ep": pol.entrypoint, "aliases": list(pol.aliases)},
+    )
 
 
 def status(conn_or_url: ConnOrUrl) -> list[StatusRow]:
@@ -314,7 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="commands:\n"
         "  baseline  record view-definition baselines (raw + sqlglot-normalized) and dataset\n"
-        "            hashes of the last N UTC t0_days (replaces the previous baselines)\n"
+        "            hashes of the policy's last check_days UTC t0_days (10 as shipped; replaces\n"
+        "            the previous baselines); the\n"
+        "            entrypoint and its aliases are FAILED until the next `run`\n"
         "  check     report assertion, T0 lint, key, definition and dataset drift; writes nothing\n"
         "  run       certify: the checks of `check`, then CERTIFIED or FAILED is committed to\n"
         "            audit.t0_cert_registry (alias rows inherit it) and to the run history\n"
@@ -330,28 +359,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    return cli.finish("certify", lambda: _main(args))
+
+
+def _main(args: argparse.Namespace) -> int:
     url = db.resolve(args.database_url).url
-    try:
-        if args.command == "status":
-            rows = status(url)
-            if args.json:
-                print(json.dumps([r.as_json() for r in rows], indent=2))
-            else:
-                print_status(rows)
-            return 0 if rows and all(r.status == "CERTIFIED" for r in rows) else 1
-        if args.command == "baseline":
-            done = baseline(url, args.entrypoint)
-            if args.json:
-                print(json.dumps([b.as_json() for b in done], indent=2))
-            else:
-                for b in done:
-                    print(f"{b.entrypoint}: baselined {b.objects} definitions, "
-                          f"{b.days} days ({b.rows} rows)")
-            return 0
-        results = (run if args.command == "run" else check)(url, args.entrypoint)
-    except (LookupError, psycopg.Error) as e:
-        log(f"error: {e}")
-        return 2
+    if args.command == "status":
+        rows = status(url)
+        if args.entrypoint:  # the entrypoint and the aliases that inherit from it
+            rows = [r for r in rows if args.entrypoint in (r.entrypoint, r.inherited_from)]
+            if not rows:
+                raise LookupError(f"{args.entrypoint} is neither a policy entrypoint nor an "
+                                  "alias with a registry row")
+        if args.json:
+            print(json.dumps([r.as_json() for r in rows], indent=2))
+        else:
+            print_status(rows)
+        return 0 if rows and all(r.status == "CERTIFIED" for r in rows) else 1
+    if args.command == "baseline":
+        done = baseline(url, args.entrypoint)
+        if args.json:
+            print(json.dumps([b.as_json() for b in done], indent=2))
+        else:
+            for b in done:
+                print(f"{b.entrypoint}: baselined {b.objects} definitions, "
+                      f"{b.days} days ({b.rows} rows); not certified until `certify run`")
+        return 0
+    results = (run if args.command == "run" else check)(url, args.entrypoint)
     if args.json:
         print(json.dumps([r.as_json() for r in results], indent=2, default=str))
     else:

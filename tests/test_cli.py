@@ -4,6 +4,8 @@ wrong, never a traceback."""
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 
@@ -94,3 +96,20 @@ def test_a_used_model_key_is_refused_before_fitting(make_database, capsys):
     assert "--model-key woe_once already exists" in line and "nothing persisted" in line
     with psycopg.connect(url) as c:
         assert c.execute("SELECT count(*) FROM ml.woe_anchor_model_registry_v1").fetchone() == (1,)
+
+
+def test_certify_status_shows_only_the_entrypoint_asked_for(make_database, capsys):
+    from tests.packages import certified_database
+
+    url = certified_database(make_database, 200)
+    assert certify.main(["status", "--database-url", url, "--json",
+                         "--entrypoint", "src.listing_snapshots_t0_v1_v"]) == 0
+    shown = {r["entrypoint"] for r in json.loads(capsys.readouterr().out)}
+    assert shown == {"src.listing_snapshots_t0_v1_v", "src.listing_snapshots_t0_live_train_v"}
+    assert certify.main(["status", "--database-url", url, "--json",
+                         "--entrypoint", "ml.woe_anchor_feature_store_t0_v1_v"]) == 0
+    shown = {r["entrypoint"] for r in json.loads(capsys.readouterr().out)}
+    assert shown == {"ml.woe_anchor_feature_store_t0_v1_v", "ml.woe_anchor_scores_live_train_v",
+                     "ml.woe_anchor_scores_live_v1"}  # with the aliases that inherit from it
+    assert certify.main(["status", "--database-url", url, "--entrypoint", "ml.nothing"]) == 2
+    assert "ml.nothing is neither" in one_error_line(capsys.readouterr().err)
