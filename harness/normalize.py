@@ -10,8 +10,12 @@ change from a semantic one. The normalized form is what a view *means* to the pl
 
 Functions: a SQL-standard body (RETURN expr / BEGIN ATOMIC ... END) is parsed and normalized
 like a view, and prefixed with the whitespace-collapsed header (signature, return type,
-language, volatility). Procedural bodies (plpgsql) are not parsed: they are normalized by
-stripping comments and collapsing whitespace only, so a rename inside one is semantic drift.
+language, volatility). String bodies (LANGUAGE sql or plpgsql given as a string) are not
+parsed: they are tokenized with sqlglot's PostgreSQL tokenizer, comments are dropped where they
+are comments (never inside a string literal, dollar quote or quoted identifier) and whitespace
+between tokens is collapsed, so a rename inside one is semantic drift. A body that cannot be
+tokenized completely, or is in another language, is only trimmed at its ends: its normalization
+can never hide a change.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.tokens import Token, TokenType
 
 from harness.closure import ClosureObject
 
@@ -101,12 +108,102 @@ def normalize_query(sql: str, schema: Schema) -> tuple[str, list[exp.Expression]
     return render(trees), trees
 
 
-_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+TOKENIZED_LANGUAGES = frozenset({"sql", "plpgsql"})
+# Tokens whose raw text is kept byte for byte (whitespace inside them is meaning).
+QUOTED_TOKENS = frozenset({
+    TokenType.STRING, TokenType.BIT_STRING, TokenType.HEX_STRING, TokenType.BYTE_STRING,
+    TokenType.NATIONAL_STRING, TokenType.RAW_STRING, TokenType.NATIONAL_RAW_STRING,
+    TokenType.HEREDOC_STRING, TokenType.UNICODE_STRING, TokenType.IDENTIFIER,
+})
+STRING_TOKENS = QUOTED_TOKENS - {TokenType.IDENTIFIER}
+_PG_SPACE = " \t\n\r\f\v"
+
+
+class _BodyTokenizer(Postgres.Tokenizer):
+    """PostgreSQL's tokens, without sqlglot's "command" mode (DECLARE, EXECUTE, CALL, ... would
+    swallow the rest of the statement as one opaque token)."""
+
+    COMMANDS: ClassVar[set[TokenType]] = set()
+
+
+def _blank_or_comments(gap: str) -> bool:
+    """True if gap is only PostgreSQL whitespace and complete (nested) comments."""
+    i, n = 0, len(gap)
+    while i < n:
+        if gap[i] in _PG_SPACE:
+            i += 1
+        elif gap.startswith("--", i):  # to the end of the line: \n or \r, as PostgreSQL
+            i += 2
+            while i < n and gap[i] not in "\n\r":
+                i += 1
+        elif gap.startswith("/*", i):
+            depth, i = 1, i + 2
+            while depth:
+                if i >= n:
+                    return False  # unterminated
+                if gap.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif gap.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        else:
+            return False
+    return True
+
+
+def sql_tokens(text: str) -> list[tuple[Token, str, str]] | None:
+    """(token, raw text, gap before it) for every token of text, by sqlglot's PostgreSQL tokenizer.
+
+    None when text cannot be tokenized completely: a tokenizer error, or anything outside the
+    tokens that is not whitespace or a comment. Callers must then assume the worst.
+    """
+    try:
+        tokens = _BodyTokenizer(dialect=DIALECT).tokenize(text)
+    except (SqlglotError, ValueError, IndexError):
+        return None
+    out: list[tuple[Token, str, str]] = []
+    pos = 0
+    for tok in tokens:
+        if tok.start < pos or tok.end < tok.start:
+            return None
+        gap = text[pos:tok.start]
+        if not _blank_or_comments(gap):
+            return None
+        out.append((tok, text[tok.start:tok.end + 1], gap))
+        pos = tok.end + 1
+    if not _blank_or_comments(text[pos:]):
+        return None
+    return out
 
 
 def strip_procedural(text: str) -> str:
-    """Comments removed, whitespace collapsed (no parser for procedural languages)."""
-    return " ".join(_COMMENT.sub(" ", text).split())
+    """Comments dropped and whitespace between tokens collapsed; literals kept byte for byte.
+
+    A text that cannot be tokenized completely is only trimmed at its ends (fail safe).
+    """
+    tokens = sql_tokens(text)
+    if tokens is None:
+        return text.strip()
+    parts: list[str] = []
+    previous: Token | None = None
+    for tok, raw, gap in tokens:
+        if previous is not None and gap:
+            # PostgreSQL joins two string literals separated by a newline ('a'\n'b' = 'ab'):
+            # keep that newline, a space there is a different (invalid) text.
+            joins = (previous.token_type in STRING_TOKENS and tok.token_type in STRING_TOKENS
+                     and ("\n" in gap or "\r" in gap))
+            parts.append("\n" if joins else " ")
+        parts.append(raw if tok.token_type in QUOTED_TOKENS else " ".join(raw.split()))
+        previous = tok
+    return "".join(parts)
+
+
+def normalize_body(body: str, language: str | None) -> str:
+    """A string body: tokenized for SQL and PL/pgSQL; any other language only trimmed."""
+    if (language or "").lower() in TOKENIZED_LANGUAGES:
+        return strip_procedural(body)
+    return body.strip()
 
 
 def _sql_body_statements(body: str) -> str:
@@ -138,8 +235,8 @@ def normalize_object(obj: ClosureObject, schema: Schema) -> Normalized:
         try:
             body, trees = normalize_query(_sql_body_statements(obj.body), schema)
         except SqlglotError:
-            body, trees = strip_procedural(obj.body), []
+            body, trees = normalize_body(obj.body, obj.language or "sql"), []
     else:
-        body, trees = strip_procedural(obj.body or ""), []
+        body, trees = normalize_body(obj.body or "", obj.language), []
     text = header + "\n" + body
     return Normalized(text, sha256_text(text), tuple(trees))
