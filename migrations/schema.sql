@@ -132,11 +132,14 @@ CREATE FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age inte
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    r        audit.t0_cert_registry%ROWTYPE;
-    pol      audit.t0_entrypoint_policy%ROWTYPE;
-    v_ep     regclass;
-    v_drift  text;
-    v_active text;
+    r         audit.t0_cert_registry%ROWTYPE;
+    parent    audit.t0_cert_registry%ROWTYPE;
+    pol       audit.t0_entrypoint_policy%ROWTYPE;
+    v_now     timestamptz := statement_timestamp();
+    v_max_age interval;
+    v_ep      regclass;
+    v_drift   text;
+    v_active  text;
 BEGIN
     IF p_entrypoint IS NULL OR p_max_age IS NULL THEN
         RAISE EXCEPTION 'require_certified_strict: entrypoint and max_age must not be NULL'
@@ -152,11 +155,6 @@ BEGIN
             coalesce(r.detail, 'no detail')
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF r.certified_at < now() - p_max_age THEN
-        RAISE EXCEPTION 'STALE CERTIFICATION: % was certified at %, older than %',
-            p_entrypoint, r.certified_at, p_max_age
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
     SELECT * INTO pol FROM audit.t0_entrypoint_policy
     WHERE entrypoint = coalesce(r.inherited_from, p_entrypoint);
     IF NOT FOUND THEN
@@ -164,14 +162,58 @@ BEGIN
             coalesce(r.inherited_from, p_entrypoint)
             USING ERRCODE = 'insufficient_privilege';
     END IF;
+    -- Freshness, at this statement's start (not the transaction's): the smaller of the
+    -- caller's limit and the policy's; a certification in the future has no age.
+    v_max_age := least(p_max_age, pol.max_age);
+    IF r.certified_at < v_now - v_max_age THEN
+        RAISE EXCEPTION 'STALE CERTIFICATION: % was certified at %, older than %',
+            p_entrypoint, r.certified_at, v_max_age
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF r.certified_at > v_now THEN
+        RAISE EXCEPTION 'STALE CERTIFICATION: % was certified at %, in the future of this statement (%)',
+            p_entrypoint, r.certified_at, v_now
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- An alias serves only while its parent entrypoint is certified and fresh by the same
+    -- rules and its policy still lists the alias.
+    IF r.inherited_from IS NOT NULL THEN
+        SELECT * INTO parent FROM audit.t0_cert_registry WHERE entrypoint = pol.entrypoint;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'NOT CERTIFIED: % inherits from %, which has no row in audit.t0_cert_registry',
+                p_entrypoint, pol.entrypoint
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF parent.status IS DISTINCT FROM 'CERTIFIED' THEN
+            RAISE EXCEPTION 'NOT CERTIFIED: % inherits from %, which has status % (%)',
+                p_entrypoint, pol.entrypoint, parent.status, coalesce(parent.detail, 'no detail')
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF parent.certified_at < v_now - v_max_age THEN
+            RAISE EXCEPTION 'STALE CERTIFICATION: % inherits from %, which was certified at %, older than %',
+                p_entrypoint, pol.entrypoint, parent.certified_at, v_max_age
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF parent.certified_at > v_now THEN
+            RAISE EXCEPTION 'STALE CERTIFICATION: % inherits from %, which was certified at %, in the future of this statement (%)',
+                p_entrypoint, pol.entrypoint, parent.certified_at, v_now
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF NOT (p_entrypoint = ANY (pol.aliases)) THEN
+            RAISE EXCEPTION 'NOT CERTIFIED: % is no longer an alias of % in audit.t0_entrypoint_policy',
+                p_entrypoint, pol.entrypoint
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END IF;
     v_ep := to_regclass(pol.entrypoint);
     IF v_ep IS NULL THEN
         RAISE EXCEPTION 'DEFINITION DRIFT: entrypoint % no longer exists', pol.entrypoint
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    -- Fast path: if every closure object's catalog row is the one whose raw hash was verified
-    -- (same oid:xmin, same set of objects), no definition can have changed. Otherwise compare
-    -- the raw hashes of the definitions as printed now.
+    -- Fast path: if every closure object's catalog version is the one whose raw hash was
+    -- verified (same rule or function row, same column rows, same set of objects), no
+    -- definition can have changed. Otherwise compare the raw hashes of the definitions as
+    -- printed now.
     IF EXISTS (
         SELECT 1
         FROM (SELECT t.object_name, t.catalog_version FROM audit.t0_closure_objects_v1(v_ep) AS t
@@ -205,9 +247,14 @@ BEGIN
     END IF;
     IF pol.package_bound THEN
         SELECT m.model_key INTO v_active FROM ml.woe_anchor_model_registry_v1 AS m WHERE m.is_active;
-        IF v_active IS DISTINCT FROM r.certified_model_key THEN
+        -- an alias row and its parent's must both name the active package
+        IF v_active IS DISTINCT FROM r.certified_model_key
+           OR (r.inherited_from IS NOT NULL AND v_active IS DISTINCT FROM parent.certified_model_key) THEN
             RAISE EXCEPTION 'PACKAGE CHANGED: active WOE package % is not the certified package %',
-                coalesce(v_active, '(none)'), coalesce(r.certified_model_key, '(none)')
+                coalesce(v_active, '(none)'),
+                coalesce(CASE WHEN v_active IS DISTINCT FROM r.certified_model_key
+                              THEN r.certified_model_key ELSE parent.certified_model_key END,
+                         '(none)')
                 USING ERRCODE = 'insufficient_privilege',
                       HINT = 'Certify the new package: python -m harness.certify run';
         END IF;
@@ -216,12 +263,14 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age interval) IS 'Fail-closed guard: raises unless the entrypoint (or alias) is CERTIFIED, fresh, its closure matches the baseline raw hashes and, if package-bound, the active package is the certified one.';
+COMMENT ON FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age interval) IS 'Fail-closed guard: raises unless the entrypoint (or alias, with its parent) is CERTIFIED, certified no longer ago than the smaller of max_age and the policy''s max_age and not in the future (at statement start), its closure matches the baseline raw hashes and, if package-bound, the active package is the certified one.';
 
 CREATE FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, object_oid oid, catalog_version text)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+BEGIN
+RETURN QUERY
 WITH RECURSIVE closure (classid, objid) AS (
     SELECT 'pg_catalog.pg_class'::regclass::oid, p_entrypoint::oid
     UNION
@@ -242,24 +291,35 @@ WITH RECURSIVE closure (classid, objid) AS (
     WHERE x.refclassid IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_proc'::regclass)
       AND x.refobjid >= 16384  -- FirstNormalObjectId: user objects only
       AND x.deptype = 'n'
+),
+closure_columns (xmins) AS (
+    SELECT string_agg(DISTINCT at.xmin::text, ',' ORDER BY at.xmin::text)
+    FROM closure AS c
+    JOIN pg_catalog.pg_attribute AS at
+      ON c.classid = 'pg_catalog.pg_class'::regclass AND at.attrelid = c.objid AND at.attnum > 0
 )
 SELECT cl.oid::regclass::text,
        CASE cl.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
             WHEN 'c' THEN 'composite_type' ELSE 'table' END,
        cl.oid,
-       (SELECT rw.oid::text || ':' || rw.xmin::text FROM pg_catalog.pg_rewrite AS rw
+       (SELECT rw.oid::text || ':' || rw.xmin::text || ':' || k.xmins
+        FROM pg_catalog.pg_rewrite AS rw
         WHERE rw.ev_class = cl.oid AND rw.rulename = '_RETURN')
 FROM closure AS c
 JOIN pg_catalog.pg_class AS cl
   ON c.classid = 'pg_catalog.pg_class'::regclass AND cl.oid = c.objid
+CROSS JOIN closure_columns AS k
 UNION ALL
-SELECT p.oid::regprocedure::text, 'function', p.oid, p.oid::text || ':' || p.xmin::text
+SELECT p.oid::regprocedure::text, 'function', p.oid,
+       p.oid::text || ':' || p.xmin::text || ':' || k.xmins
 FROM closure AS c
 JOIN pg_catalog.pg_proc AS p
   ON c.classid = 'pg_catalog.pg_proc'::regclass AND p.oid = c.objid
+CROSS JOIN closure_columns AS k;
+END
 $$;
 
-COMMENT ON FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) IS 'The objects an entrypoint depends on, transitively, with the catalog row version (oid:xmin) of each definition; no definitions are printed, so this is cheap enough for every query.';
+COMMENT ON FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) IS 'The objects an entrypoint depends on, transitively, with the catalog version of each definition (oid:xmin of its pg_rewrite / pg_proc row, then the distinct xmins of the pg_attribute rows of the closure''s relations); no definitions are printed, so this is cheap enough for every query.';
 
 CREATE FUNCTION audit.t0_closure_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, object_oid oid, definition text, raw_sha256 text, catalog_version text)
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -399,7 +459,9 @@ COMMENT ON FUNCTION ml.woe_anchor_logit_v1(base_logit double precision, woe_dsol
 
 CREATE FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ((1.0)::double precision / ((1.0)::double precision + exp((- woe_logit))));
+    RETURN CASE WHEN (woe_logit > (709.0)::double precision) THEN (1.0)::double precision WHEN (woe_logit < ('-709.0'::numeric)::double precision) THEN (0.0)::double precision ELSE ((1.0)::double precision / ((1.0)::double precision + exp((- woe_logit)))) END;
+
+COMMENT ON FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) IS 'SPEC 5: p = 1 / (1 + exp(-woe_logit)); 1 above a logit of 709 and 0 below -709, where the formula is within 1.3e-308 of them and exp() would raise instead of rounding.';
 
 CREATE FUNCTION ml.woe_anchor_slices_v1(eval_cutoff timestamp with time zone) RETURNS TABLE(generation integer, listing_id bigint, t0 timestamp with time zone, slice text, y_slow21 smallint, label_ts timestamp with time zone, t0_day date)
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -516,7 +578,7 @@ CREATE TABLE audit.t0_viewdef_baseline (
 
 COMMENT ON TABLE audit.t0_viewdef_baseline IS 'One row per object in an entrypoint''s closure: raw and sqlglot-normalized definition hashes.';
 
-COMMENT ON COLUMN audit.t0_viewdef_baseline.catalog_version IS 'oid:xmin of the catalog row holding the definition (pg_rewrite or pg_proc) when the raw hash was last verified; lets the guard skip re-printing definitions that cannot have changed.';
+COMMENT ON COLUMN audit.t0_viewdef_baseline.catalog_version IS 'Catalog version of the definition when the raw hash was last verified (audit.t0_closure_objects_v1: oid:xmin of its pg_rewrite or pg_proc row, then the xmins of the closure''s column rows); lets the guard skip re-printing definitions that cannot have changed.';
 
 CREATE TABLE ml.woe_anchor_cuts_v1 (
     model_key text NOT NULL,

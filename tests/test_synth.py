@@ -77,7 +77,7 @@ def test_cli_refuses_bad_rows(url):
 
     done = subprocess.run([sys.executable, "-m", "harness.synth", "--rows", "0",
                            "--database-url", url], check=False, cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 1 and "--rows must be >= 1" in done.stderr
+    assert done.returncode == 2 and "--rows must be >= 1" in done.stderr
 
 
 KEYS = """

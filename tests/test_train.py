@@ -298,3 +298,32 @@ def test_same_code_same_hash_and_registry_records_hyperparameters(conn):
     reg, *_ = persisted(conn, b.model_key)
     assert reg[2:9] == (3, 1.5, 30.0, -0.3, -0.1, 0.1, 0.3)
     assert reg[9] == b.code_sha256
+
+
+def test_probability_never_raises_and_is_unchanged_where_it_was_defined(conn):
+    # 1 / (1 + exp(-x)) raised "value out of range" beyond x < -709.78 (overflow) and
+    # x > 745.13 (underflow), where IEEE arithmetic rounds to 0 and 1.
+    xs = [-1e300, -1e6, -746.0, -745.0, -709.5, -709.0, -700.0, -36.0, 0.0, 36.0, 700.0,
+          709.0, 709.5, 746.0, 1e6, 1e300]
+    got = [p for (p,) in conn.execute(
+        "SELECT ml.woe_anchor_probability_v1(x) FROM unnest(%s::float8[]) WITH ORDINALITY "
+        "AS u(x, i) ORDER BY i", (xs,))]
+    for x, p in zip(xs, got, strict=True):
+        exact = 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+        assert 0.0 <= p <= 1.0 and abs(p - exact) <= 1.3e-308, (x, p)
+        if -709 <= x <= 709:
+            assert p == 1 / (1 + math.exp(-x))  # bit-identical to the formula
+
+
+def test_the_smallest_eps_fits_and_matches_the_reference(conn):
+    # eps = 1e-300 and a value seen in one class only: a WOE near 690, still exact
+    datasets.load(conn, EDGE_SHAPES["value_in_one_class_only"])
+    cutoff = datasets.eval_cutoff_after_everything()
+    options = train.FitOptions(eval_cutoff=cutoff, half_life_days=30.0, eps=1e-300)
+    report = train.fit(conn, options, log=lambda _m: None)
+    check_against_reference(conn, report, options, cutoff)
+    top = conn.execute("SELECT max(woe) FROM ml.woe_anchor_map_v1 WHERE model_key = %s",
+                       (report.model_key,)).fetchone()[0]
+    assert top > 600
+    assert conn.execute("SELECT count(woe_anchor_p_slow21) FROM ml.woe_anchor_scores_live_v1"
+                        ).fetchone()[0] > 0
