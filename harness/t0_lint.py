@@ -24,6 +24,8 @@ from harness.normalize import Normalized
 TIME_OF_QUERY = (
     "now", "current_date", "current_timestamp", "localtimestamp", "clock_timestamp",
     "statement_timestamp", "transaction_timestamp", "timeofday", "current_time", "localtime",
+    # server clock readings that are not "now" but still change between runs
+    "pg_postmaster_start_time", "pg_conf_load_time", "pg_last_xact_replay_timestamp",
 )
 TIME_OF_QUERY_NODES = (
     exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime, exp.Localtimestamp, exp.Localtime,

@@ -149,6 +149,8 @@ def test_lint_flags_dynamic_sql_and_leaves_two_argument_age_alone():
     ("SELECT * FROM s.t AS x WHERE x.t >= (('yesterday'::character varying)::text)::timestamp",
      "'yesterday'"),
     ("SELECT * FROM s.t AS x WHERE x.d <= date('today'::text)", "'today'"),
+    ("SELECT * FROM s.t AS x WHERE x.t <= pg_postmaster_start_time()", "pg_postmaster_start_time"),
+    ("SELECT * FROM s.t AS x WHERE x.t <= pg_catalog.pg_conf_load_time()", "pg_conf_load_time"),
 ])
 def test_lint_finds_single_argument_age_and_special_inputs_in_views(sql, found):
     problems = lint_query(sql)
