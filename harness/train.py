@@ -335,6 +335,7 @@ class Package:
     base_rate: float | None
     code_sha256: str | None
     final_map_rows: int
+    oof: bool  # False: fitted with --disable-woe-oof (n_folds is then only the setting)
 
 
 def list_packages(conn: psycopg.Connection) -> list[Package]:
@@ -344,14 +345,16 @@ def list_packages(conn: psycopg.Connection) -> list[Package]:
         SELECT r.model_key, r.is_active, r.created_at, r.train_cutoff_ts, r.n_folds, r.eps,
                r.half_life_days, r.base_rate, r.code_sha256,
                (SELECT count(*) FROM ml.woe_anchor_map_v1 AS m
-                WHERE m.model_key = r.model_key AND m.fold_id IS NULL)
+                WHERE m.model_key = r.model_key AND m.fold_id IS NULL),
+               EXISTS (SELECT 1 FROM ml.woe_anchor_scores_v1 AS o
+                       WHERE o.model_key = r.model_key)
         FROM ml.woe_anchor_model_registry_v1 AS r
         ORDER BY r.created_at DESC, r.model_key DESC
         """
     ).fetchall()
     conn.rollback()
-    return [Package(k, a, _iso(c), _iso(t), f, e, h, b, s, n)
-            for k, a, c, t, f, e, h, b, s, n in rows]
+    return [Package(k, a, _iso(c), _iso(t), f, e, h, b, s, n, o)
+            for k, a, c, t, f, e, h, b, s, n, o in rows]
 
 
 def activate(conn: psycopg.Connection, model_key: str) -> None:
@@ -509,7 +512,8 @@ def _main(args: argparse.Namespace) -> int:
                 for p in packages if not args.json else []:
                     print(f"{'*' if p.is_active else ' '} {p.model_key:32} {p.created_at}  "
                           f"cutoff={p.train_cutoff_ts} folds={p.n_folds} eps={p.eps} "
-                          f"half_life={p.half_life_days} final_map_rows={p.final_map_rows}")
+                          f"half_life={p.half_life_days} final_map_rows={p.final_map_rows} "
+                          f"oof={'yes' if p.oof else 'no'}")
             else:
                 activate(conn, args.model_key)
                 _stderr(f"[db] activated WOE anchor package {args.model_key}")

@@ -232,6 +232,11 @@ def test_disable_persist_and_no_activate(url):
         second = train.fit(conn, train.FitOptions(activate=False), **QUIET)
         active = [p.model_key for p in train.list_packages(conn) if p.is_active]
         assert active == [first.model_key] and not second.active
+        no_oof = train.fit(conn, train.FitOptions(oof=False), **QUIET)
+        # the registry keeps n_folds as set; the listing says which packages have OOF scores
+        assert {p.model_key: (p.n_folds, p.oof) for p in train.list_packages(conn)} == {
+            first.model_key: (5, True), second.model_key: (5, True),
+            no_oof.model_key: (5, False)}
 
 
 def test_activate_rolls_back_to_an_earlier_package(url):
