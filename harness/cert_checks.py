@@ -101,9 +101,7 @@ def viewdef_drift(
         raw, nsha, nsql = baseline[name]
         if norm[name].sha256 != nsha:
             semantic.append(name)
-            diffs.append("".join(difflib.unified_diff(
-                nsql.splitlines(True), norm[name].sql.splitlines(True),
-                f"baseline/{name}", f"current/{name}")))
+            diffs.append(_diff(name, nsql, norm[name].sql))
         elif current[name].raw_sha256 != raw:
             cosmetic.append(name)
     data = {"added": added, "removed": removed, "semantic": semantic, "cosmetic": cosmetic,
@@ -120,6 +118,68 @@ def viewdef_drift(
         return Check("viewdef_drift", True, detail, data, record)
     return Check("viewdef_drift", True, f"{len(current)} definitions match their baseline", data,
                  record)
+
+
+def alias_views(
+    conn: psycopg.Connection, policy: Policy, objects: list[closure.ClosureObject]
+) -> tuple[dict[str, closure.ClosureObject | None], dict[str, normalize.Normalized]]:
+    """The aliases outside the entrypoint's closure (the guarded consumer views) with their own
+    definitions (None: no such view). Nothing else watches them: the guard cannot check the
+    view that is supposed to call it."""
+    in_closure = {o.name for o in objects}
+    own: dict[str, closure.ClosureObject | None] = {}
+    for alias in policy.aliases:
+        if alias not in in_closure:
+            try:
+                found = [o for o in closure.fetch(conn, alias) if o.name == alias]
+            except LookupError:
+                found = []
+            own[alias] = found[0] if found and found[0].has_definition else None
+    schema = closure.catalog_schema(conn) if own else {}
+    return own, {n: normalize.normalize_object(o, schema) for n, o in own.items() if o}
+
+
+def alias_drift(
+    conn: psycopg.Connection, policy: Policy, objects: list[closure.ClosureObject]
+) -> Check:
+    """Each alias outside the closure against the baseline row keyed by its own name (the
+    guard's fast path reads only the entrypoint's rows). Like viewdef_drift, cosmetic passes;
+    not linted: a guarded view calls the guard, which reads the clock by design."""
+    own, norm = alias_views(conn, policy, objects)
+    baseline = {
+        name: (raw, nsha, nsql)
+        for name, raw, nsha, nsql in conn.execute(
+            "SELECT object_name, raw_sha256, normalized_sha256, normalized_sql "
+            "FROM audit.t0_viewdef_baseline WHERE entrypoint = object_name "
+            "AND entrypoint = ANY(%s)", (list(own),))
+    }
+    problems, semantic, cosmetic, diffs = [], [], [], []
+    for name, o in own.items():
+        if o is None:
+            problems.append(f"alias {name} is not a view")
+        elif name not in baseline:
+            problems.append(f"alias {name} has no baseline: run `baseline` first")
+        elif norm[name].sha256 != baseline[name][1]:
+            semantic.append(name)
+            problems.append(f"semantic change in alias {name}")
+            diffs.append(_diff(name, baseline[name][2], norm[name].sql))
+        elif o.raw_sha256 != baseline[name][0]:
+            cosmetic.append(name)
+    data = {"aliases": list(own), "semantic": semantic, "cosmetic": cosmetic,
+            "diff": "\n".join(diffs)}
+    if problems:
+        return Check("alias_drift", False, "; ".join(problems), data)
+    detail = f"{len(own)} alias definitions match their baseline"
+    if cosmetic:
+        detail += f"; cosmetic only for {', '.join(cosmetic)}: raw hashes re-recorded"
+    record = {"alias_raw_sha256": {n: own[n].raw_sha256 for n in cosmetic}}
+    return Check("alias_drift", True, detail, data, record)
+
+
+def _diff(name: str, baseline_sql: str, current_sql: str) -> str:
+    return "".join(difflib.unified_diff(baseline_sql.splitlines(True),
+                                        current_sql.splitlines(True),
+                                        f"baseline/{name}", f"current/{name}"))
 
 
 def dataset_drift(conn: psycopg.Connection, policy: Policy) -> Check:

@@ -1,7 +1,8 @@
 """Certify entrypoints: `python -m harness.certify baseline|check|run|status`.
 
 A run performs, in order: the entrypoint's assertion function, the T0 lint of its closure,
-key uniqueness, view-definition drift, dataset drift. Its outcome (CERTIFIED or FAILED) is
+key uniqueness, view-definition drift, alias drift (the own definitions of the aliases outside
+the closure, i.e. the guarded consumer views), dataset drift. Its outcome (CERTIFIED or FAILED) is
 written to audit.t0_cert_registry, with alias rows inheriting it, and appended to
 audit.t0_cert_run_history in a transaction of its own that is committed whatever the checks
 found, so a failure stays visible and the guard refuses. Each entrypoint's run (checks and
@@ -130,6 +131,7 @@ def evaluate(conn: psycopg.Connection, pol: Policy) -> tuple[str | None, list[Ch
         ("t0_lint", lambda: cert_checks.lint(objects, norm)),
         ("key_uniqueness", lambda: cert_checks.key_uniqueness(conn, pol)),
         ("viewdef_drift", lambda: cert_checks.viewdef_drift(conn, pol, objects, norm)),
+        ("alias_drift", lambda: cert_checks.alias_drift(conn, pol, objects)),
         ("dataset_drift", lambda: cert_checks.dataset_drift(conn, pol)),
     )
     checks += [guarded(conn, name, step) for name, step in steps]
@@ -170,16 +172,38 @@ def run(conn_or_url: ConnOrUrl, entrypoint: str | None = None) -> list[RunResult
     with session(conn_or_url) as conn:
         for pol in policies.load(conn, entrypoint):
             log(f"certifying {pol.entrypoint}")
-            with one_snapshot(conn):
-                started = conn.execute("SELECT clock_timestamp()").fetchone()[0]
-                model_key, checks = evaluate(conn, pol)
-                status = "CERTIFIED" if all(c.ok for c in checks) else "FAILED"
-                if status == "CERTIFIED":
-                    record_passing(conn, pol, checks)
-                write_outcome(conn, pol, status, model_key, checks, started)
+            started, model_key, checks = None, None, []
+            try:
+                with one_snapshot(conn):
+                    started = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+                    model_key, checks = evaluate(conn, pol)
+                    status = "CERTIFIED" if all(c.ok for c in checks) else "FAILED"
+                    if status == "CERTIFIED":
+                        record_passing(conn, pol, checks)
+                    write_outcome(conn, pol, status, model_key, checks, started)
+            except Exception as e:
+                fail_closed(conn, pol, model_key, checks, started, e)
+                raise
             log(f"{pol.entrypoint}: {status}")
             results.append(RunResult(pol.entrypoint, status, model_key, checks))
     return results
+
+
+def fail_closed(conn: psycopg.Connection, pol: Policy, model_key: str | None,
+                checks: list[Check], started: datetime | None, error: Exception) -> None:
+    """The run's rollback left the previous outcome, possibly CERTIFIED, in force: record
+    FAILED, naming the error, in a fresh transaction (the caller re-raises the error)."""
+    if conn.broken:
+        return
+    first_line = (str(error).splitlines() or [""])[0]
+    reason = Check("outcome", False, f"run aborted before its outcome was recorded: "
+                   f"{type(error).__name__}: {first_line}")
+    try:
+        with conn.transaction():
+            write_outcome(conn, pol, "FAILED", model_key, checks + [reason], started)
+        log(f"{pol.entrypoint}: FAILED ({reason.detail})")
+    except Exception as e:  # noqa: BLE001 - the original error is the one to report
+        log(f"{pol.entrypoint}: could not record FAILED either: {e}")
 
 
 def record_passing(conn: psycopg.Connection, pol: Policy, checks: list[Check]) -> None:
@@ -193,6 +217,11 @@ def record_passing(conn: psycopg.Connection, pol: Policy, checks: list[Check]) -
             "UPDATE audit.t0_viewdef_baseline SET raw_sha256 = %s, baselined_at = now(), "
             "server_version_num = current_setting('server_version_num')::integer "
             "WHERE entrypoint = %s AND object_name = %s", (raw, pol.entrypoint, name))
+    for name, raw in record.get("alias_raw_sha256", {}).items():  # keyed by the alias
+        conn.execute(
+            "UPDATE audit.t0_viewdef_baseline SET raw_sha256 = %s, baselined_at = now(), "
+            "server_version_num = current_setting('server_version_num')::integer "
+            "WHERE entrypoint = %s AND object_name = %s", (raw, name, name))
     for name, version in record.get("catalog_version", {}).items():
         conn.execute(
             "UPDATE audit.t0_viewdef_baseline SET catalog_version = %s "
@@ -216,7 +245,7 @@ def write_day_hashes(conn: psycopg.Connection, pol: Policy, hashes: list) -> Non
 
 
 def write_outcome(conn: psycopg.Connection, pol: Policy, status: str, model_key: str | None,
-                  checks: list[Check], started: datetime) -> None:
+                  checks: list[Check], started: datetime | None) -> None:
     """Registry row, alias rows inheriting it, and the history entry."""
     detail = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok) or "all checks passed"
     for name, inherited in [(pol.entrypoint, None)] + [(a, pol.entrypoint) for a in pol.aliases]:
@@ -233,8 +262,8 @@ def write_outcome(conn: psycopg.Connection, pol: Policy, status: str, model_key:
             (name, status, model_key, inherited, detail),
         )
     conn.execute(
-        "INSERT INTO audit.t0_cert_run_history "
-        "(entrypoint, status, started_at, model_key, checks, detail) VALUES (%s, %s, %s, %s, %s, %s)",
+        "INSERT INTO audit.t0_cert_run_history (entrypoint, status, started_at, model_key, "
+        "checks, detail) VALUES (%s, %s, coalesce(%s, clock_timestamp()), %s, %s, %s)",
         (pol.entrypoint, status, started, model_key, Jsonb([c.as_json() for c in checks]), detail),
     )
 
@@ -247,28 +276,32 @@ def baseline(conn_or_url: ConnOrUrl, entrypoint: str | None = None) -> list[Base
             log(f"baselining {pol.entrypoint}")
             with one_snapshot(conn):
                 objects, norm = cert_checks.normalized_closure(conn, pol)
+                aliases, alias_norm = cert_checks.alias_views(conn, pol, objects)
                 hashes = cert_checks.window_hashes(conn, pol)
-                conn.execute("DELETE FROM audit.t0_viewdef_baseline WHERE entrypoint = %s",
-                             (pol.entrypoint,))
+                # alias rows are keyed by the alias's name: the guard's fast path reads only
+                # the entrypoint's rows
+                conn.execute("DELETE FROM audit.t0_viewdef_baseline WHERE entrypoint = %s "
+                             "OR entrypoint = ANY(%s)", (pol.entrypoint, list(pol.aliases)))
                 conn.execute("DELETE FROM audit.t0_dataset_hash_baseline WHERE entrypoint = %s",
                              (pol.entrypoint,))
-                for o in objects:
-                    if o.has_definition:
-                        conn.execute(
-                            """
-                            INSERT INTO audit.t0_viewdef_baseline
-                                (entrypoint, object_name, object_kind, raw_sha256,
-                                 normalized_sha256, normalized_sql, server_version_num,
-                                 catalog_version)
-                            VALUES (%s, %s, %s, %s, %s, %s,
-                                    current_setting('server_version_num')::integer, %s)
-                            """,
-                            (pol.entrypoint, o.name, o.kind, o.raw_sha256,
-                             norm[o.name].sha256, norm[o.name].sql, o.catalog_version),
-                        )
+                rows = [(pol.entrypoint, o, norm[o.name]) for o in objects if o.has_definition]
+                rows += [(name, o, alias_norm[name]) for name, o in aliases.items() if o]
+                for key, o, n in rows:
+                    conn.execute(
+                        """
+                        INSERT INTO audit.t0_viewdef_baseline
+                            (entrypoint, object_name, object_kind, raw_sha256,
+                             normalized_sha256, normalized_sql, server_version_num,
+                             catalog_version)
+                        VALUES (%s, %s, %s, %s, %s, %s,
+                                current_setting('server_version_num')::integer, %s)
+                        """,
+                        (key, o.name, o.kind, o.raw_sha256, n.sha256, n.sql,
+                         o.catalog_version),
+                    )
                 write_day_hashes(conn, pol, hashes)
                 demote(conn, pol)
-            results.append(BaselineResult(pol.entrypoint, len(norm), len(hashes),
+            results.append(BaselineResult(pol.entrypoint, len(rows), len(hashes),
                                           sum(h.row_count for h in hashes)))
     return results
 

@@ -51,12 +51,18 @@ class Steps:
 
 
 def needs_baseline(conn: psycopg.Connection, model_key: str) -> bool:
-    """True unless the active package is the one the entrypoint was last certified with."""
+    """True unless the active package is the one the entrypoint was last certified with and
+    the baselines include the guarded views (baselines recorded before they did lack them)."""
     row = conn.execute(
-        "SELECT certified_model_key FROM audit.t0_cert_registry WHERE entrypoint = %s",
-        (ENTRYPOINT,)).fetchone()
+        """
+        SELECT r.certified_model_key,
+               EXISTS (SELECT 1 FROM audit.t0_viewdef_baseline AS b
+                       JOIN audit.t0_entrypoint_policy AS p ON b.entrypoint = ANY (p.aliases)
+                       WHERE p.entrypoint = r.entrypoint)
+        FROM audit.t0_cert_registry AS r WHERE r.entrypoint = %s
+        """, (ENTRYPOINT,)).fetchone()
     conn.rollback()
-    return row is None or row[0] != model_key
+    return row is None or row[0] != model_key or not row[1]
 
 
 def schema_revision(url: str) -> str | None:

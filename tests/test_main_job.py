@@ -113,6 +113,18 @@ def test_rerunning_after_a_schema_upgrade_rebaselines_and_certifies(make_databas
     assert set(again["certification"].values()) == {"CERTIFIED"}
 
 
+def test_rerunning_over_baselines_without_the_guarded_views_rebaselines(make_database):
+    # Baselines recorded before the guarded views were baselined (alias_drift would fail
+    # them): the job re-records them instead of reporting FAILED.
+    url = make_database()
+    assert _run_json(url)["exit_code"] == 0
+    with psycopg.connect(url) as c:
+        c.execute("DELETE FROM audit.t0_viewdef_baseline WHERE entrypoint IN "
+                  "('ml.woe_anchor_scores_live_train_v', 'src.listing_snapshots_t0_live_train_v')")
+    again = _run_json(url)
+    assert again["exit_code"] == 0 and set(again["certification"].values()) == {"CERTIFIED"}
+
+
 def test_report_names_the_active_package(built, tmp_path):
     url, summary = built
     out = tmp_path / "report.html"
