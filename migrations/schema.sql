@@ -459,7 +459,7 @@ COMMENT ON FUNCTION ml.woe_anchor_logit_v1(base_logit double precision, woe_dsol
 
 CREATE FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN CASE WHEN (woe_logit > (709.0)::double precision) THEN (1.0)::double precision WHEN (woe_logit < ('-709.0'::numeric)::double precision) THEN (0.0)::double precision ELSE ((1.0)::double precision / ((1.0)::double precision + exp((- woe_logit)))) END;
+    RETURN CASE WHEN (abs(woe_logit) <= (709.0)::double precision) THEN ((1.0)::double precision / ((1.0)::double precision + exp((- woe_logit)))) WHEN (woe_logit > (0.0)::double precision) THEN (1.0)::double precision ELSE (0.0)::double precision END;
 
 COMMENT ON FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) IS 'SPEC 5: p = 1 / (1 + exp(-woe_logit)); 1 above a logit of 709 and 0 below -709, where the formula is within 1.3e-308 of them and exp() would raise instead of rounding.';
 

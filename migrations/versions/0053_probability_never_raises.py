@@ -10,7 +10,8 @@ hundred for band values seen in one class only, and a listing combining three of
 every read of woe_anchor_p_slow21 in the live views fail. Now logit > 709 gives 1 (the
 formula's float8 value there is exactly 1) and logit < -709 gives 0 (the formula's value is
 below 1.3e-308 there); between them the formula is unchanged, so every other score is
-bit-identical. The function is in the certified closure: after this upgrade run
+bit-identical. The common case is tested first: one comparison, about +10 ns a row (3M logits:
+231 ms against 200 ms for the bare formula, 258 ms with the two tails tested first). The function is in the certified closure: after this upgrade run
 `python -m harness.certify baseline` and `run`, as after any change of a certified definition.
 """
 
@@ -35,9 +36,9 @@ CREATE OR REPLACE FUNCTION ml.woe_anchor_probability_v1(woe_logit double precisi
 RETURNS double precision
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE
-    WHEN woe_logit > 709.0 THEN 1.0::float8
-    WHEN woe_logit < -709.0 THEN 0.0::float8
-    ELSE 1.0::float8 / (1.0::float8 + exp(-woe_logit))
+    WHEN abs(woe_logit) <= 709.0 THEN 1.0::float8 / (1.0::float8 + exp(-woe_logit))
+    WHEN woe_logit > 0.0 THEN 1.0::float8
+    ELSE 0.0::float8
 END;
 """
         + COMMENT
