@@ -4,9 +4,17 @@
 the embedded server (or --admin-url), loads harness.synth data, then in separate child
 processes (so each peak RSS is its own) runs
   * sql:      harness.train.fit (the in-database trainer), and
-  * baseline: fetch the training rows (with bands) into pandas/numpy, fit WOE + 5-fold OOF
-              there, write the OOF rows back with executemany into a table with the
-              columns, checks and primary key of ml.woe_anchor_scores_v1 (as the seed does).
+  * baseline (pandas bands): the seed's trainer (its compute_woe_anchor_oof): fetch the raw
+              train_sold rows (features and outcomes) into pandas; per fit (5 folds, then the
+              final mapping) derive labels and time-decay weights, band the fitted and the
+              scored rows in pandas, fit WOE, score; write the OOF rows back with
+              executemany into a table with the columns, checks and primary key of
+              ml.woe_anchor_scores_v1 (as the seed does);
+  * baseline (sql bands): a stricter race: the rows come already banded by the one SQL
+              definition (woe_rows), so pandas does only the fits, the scoring and the
+              write-back.
+Each baseline's OOF logits are compared with the sql package's (untimed): same folds, and
+the largest difference is printed.
 Reports wall time per phase, peak RSS of the Python process, the server's temp_bytes delta
 (pg_stat_database) and the ratio baseline / sql. Figures go to stdout as JSON lines.
 """
@@ -56,16 +64,162 @@ def run_sql(url: str) -> dict:
                 "temp_bytes": _temp_bytes(conn) - before, "oof_auc": report.oof_auc}
 
 
-BASELINE_ROWS = """
+# The seed trainer's training frame: every train_sold row with its raw features and outcome,
+# as its pipeline hands train_sold_df to the WOE code (bands, labels and weights are then
+# derived in pandas, per fit).
+RAW_ROWS = """
+SELECT o.generation, o.listing_id, o.t0, o.sold_time, o.duration_hours, o.final_status,
+       {snapshot}, v.image_count, {vision}
+FROM src.listing_outcomes AS o
+JOIN src.listing_snapshots_t0 AS s
+  ON s.generation = o.generation AND s.listing_id = o.listing_id AND s.t0 = o.t0
+LEFT JOIN src.listing_vision_features AS v
+  ON v.generation = o.generation AND v.listing_id = o.listing_id
+WHERE o.sold_time <= %(eval_cutoff)s
+""".format(snapshot=", ".join(f"s.{c}" for c in q.SNAPSHOT_FEATURES),
+           vision=", ".join(f"v.{c}" for c in q.VISION_FEATURES if c != "image_count"))
+
+# The bands already computed by the one SQL definition (woe_rows), for the stricter baseline.
+SQL_BANDED_ROWS = """
 SELECT r.generation, r.listing_id, r.t0, r.y::int, r.w_raw, r.fold_id, r.has_assets,
        r.presentation_score, {labels}
 FROM woe_rows AS r WHERE r.fold_id IS NOT NULL
 """.format(labels=", ".join(  # band values as text, as the seed's trainer handles them
     f"(ml.woe_anchor_band_labels_v1('{b}'))[r.{b}] AS {b}" for b in q.STORED_BANDS))
 
+BANDS = list(q.ALL_BANDS)
+EPS, HALF_LIFE_DAYS, N_FOLDS = 0.5, 90.0, 5
+THRESHOLDS = (-0.15, -0.05, 0.05, 0.15)
 
-def run_baseline(url: str) -> dict:
-    """The seed's way: pull every training row into pandas, fit there, executemany back."""
+
+def _numeric(frame, column):
+    import pandas as pd
+
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _presentation(frame):
+    """has_assets and the presentation score (SPEC 4) of each row of a raw frame."""
+    import numpy as np
+
+    def zero_null(column):
+        return np.nan_to_num(_numeric(frame, column))
+
+    images = zero_null("image_count")
+    score = (0.30 * np.log(1.0 + images) + 0.25 * zero_null("photo_quality_avg")
+             + 0.20 * zero_null("bg_clean_avg") + 0.15 * (1.0 - zero_null("stock_photo_share"))
+             + 0.10 * zero_null("caption_share"))
+    return images > 0, score
+
+
+def _pandas_bands(frame, cuts):
+    """SPEC 4 in numpy, as the seed's trainer bands a frame (band values as strings; vision
+    bands only for rows with assets)."""
+    import numpy as np
+    import pandas as pd
+
+    def num(column):
+        return _numeric(frame, column)
+
+    def select(conditions, values, default):
+        return np.select(conditions, values, default).astype(object)
+
+    t1, t2, t3, t4 = THRESHOLDS
+    ds, rating, reviews, since = (num(c) for c in (
+        "delta_vs_sold_median_30d", "seller_rating", "review_count", "member_since_year"))
+    year = frame["t0"].dt.year.to_numpy(dtype=float)
+    cond, sev, bat = num("condition_score"), num("damage_severity_ai"), num(
+        "battery_pct_effective")
+    assets, score = _presentation(frame)
+    vdmg = num("dmg_band_hq_struct")
+    acc = sum(np.nan_to_num(num(c)) for c in (
+        "charger_bundle_level", "box_present", "receipt_present"))
+    flag = {c: num(c) == 1 for c in q.SNAPSHOT_FEATURES if c.startswith("ai_")}
+    c1, c2 = cuts
+    out = pd.DataFrame({
+        "dsold": select([np.isnan(ds), ds <= t1, ds <= t2, ds <= t3, ds <= t4],
+                        ["dSold_missing", "dSold_cheap", "dSold_under", "dSold_fair",
+                         "dSold_over"], "dSold_overpriced"),
+        "trust": select([(rating >= 9.7) & (reviews >= 50) & (since <= year - 3),
+                         (rating >= 9.0) & (reviews >= 10)], ["HIGH", "MED"], "LOW"),
+        "ship": select([flag["ai_pickup_only_bin"] | flag["ai_ship_pickup"],
+                        flag["ai_ship_can"]], ["pickup_heavy", "shipping_ok"], "ship_unknown"),
+        "sale": select([flag["ai_sale_mode_firm"], flag["ai_sale_mode_bids"],
+                        flag["ai_sale_mode_obo"]], ["firm", "bids", "obo"], "sale_unspec"),
+        "cond": select([np.isnan(cond), cond >= 0.90, cond >= 0.70],
+                       ["cond_missing", "cond_hi", "cond_mid"], "cond_lo"),
+        "dmg": select([np.isnan(sev), sev < 1, sev < 2, sev < 3],
+                      ["dmg_missing", "dmg_0", "dmg_1", "dmg_2"], "dmg_3p"),
+        "bat": select([np.isnan(bat), bat >= 95, bat >= 88],
+                      ["bat_missing", "bat_hi", "bat_mid"], "bat_lo"),
+        "present": select([~assets, score < c1, score < c2],
+                          [None, "present_lo", "present_mid"], "present_hi"),
+        "vdmg": select([~assets, np.isnan(vdmg), vdmg < 1, vdmg < 2, vdmg < 3],
+                       [None, "vdmg_missing", "vdmg_0", "vdmg_1", "vdmg_2"], "vdmg_3p"),
+        "acc": select([~assets, acc <= 0, acc < 2], [None, "acc_lo", "acc_mid"], "acc_hi"),
+    }, index=frame.index)
+    out["has_assets"] = assets
+    return out
+
+
+def _fit_and_score(train, score, bands_of, raw_weights):
+    """One call of the seed's per-fit function: weights and bands of the training part, the
+    WOE tables, then bands and scores of the scored part."""
+    import numpy as np
+
+    w = raw_weights(train)
+    w = w / w.mean()
+    y = train["y"].to_numpy()
+    tb = bands_of(train)
+    frame = tb.assign(pos=np.where(y == 1, w, 0.0), neg=np.where(y == 0, w, 0.0))
+    tp, tn = frame["pos"].sum(), frame["neg"].sum()
+    assets = frame[frame["has_assets"].to_numpy(dtype=bool)]
+    tpa, tna = assets["pos"].sum(), assets["neg"].sum()
+    rate = tp / (tp + tn)
+    maps = {}
+    for b in BANDS:
+        vision = b in q.VISION_BANDS
+        if vision and not (tpa > 0 and tna > 0):
+            continue
+        g = (assets if vision else frame).groupby(b)[["pos", "neg"]].sum()
+        vp, vn = (tpa, tna) if vision else (tp, tn)
+        maps[b] = np.log(((g["pos"] + EPS) / vp) / ((g["neg"] + EPS) / vn))
+    if score is None:
+        return None
+    sb = bands_of(score)
+    logit = np.full(len(score), np.log(rate / (1 - rate)))
+    for b, m in maps.items():
+        logit += sb[b].map(m).astype(float).fillna(0.0).to_numpy()
+    return logit
+
+
+def _day_folds(t0):
+    """SPEC 6: the sorted distinct UTC days, day i of n in fold floor(i * K / n)."""
+    import numpy as np
+
+    days = t0.dt.floor("D").to_numpy()
+    unique, index = np.unique(days, return_inverse=True)
+    return (np.arange(len(unique)) * N_FOLDS // len(unique))[index]
+
+
+# The baseline's OOF rows against the active package's (the sql mode's, which ran first).
+AGREEMENT = """
+SELECT count(*), count(*) FILTER (WHERE b.fold_id IS DISTINCT FROM s.fold_id),
+       max(abs(b.woe_logit - s.woe_logit))
+FROM {} AS b
+JOIN ml.woe_anchor_scores_v1 AS s
+  ON s.generation = b.generation AND s.listing_id = b.listing_id AND s.t0 = b.t0
+JOIN ml.woe_anchor_model_registry_v1 AS r ON r.model_key = s.model_key AND r.is_active
+"""
+
+
+def run_baseline(url: str, bands: str) -> dict:
+    """The seed's way: pull every training row into pandas, fit there, executemany back.
+
+    ``bands``: "pandas" fetches the raw features and bands them in pandas inside every fit,
+    as the seed's trainer does; "sql" fetches the rows already banded by the one SQL
+    definition (woe_rows), a stricter race that leaves pandas only the fit.
+    """
     import numpy as np
     import pandas as pd
 
@@ -76,82 +230,96 @@ def run_baseline(url: str) -> dict:
         cur = psycopg.ClientCursor(conn)
         cur.execute("SET LOCAL TimeZone = 'UTC'")
         cutoff = cur.execute("SELECT ml.woe_anchor_default_eval_cutoff_v1()").fetchone()[0]
-        params = {"eval_cutoff": cutoff, "n_folds": 5, "half_life_days": 90.0,
-                  "t1": -0.15, "t2": -0.05, "t3": 0.05, "t4": 0.15}
-        params["ref_ts"], params["first_days"], params["fold_ids"] = cur.execute(
-            q.SLICE_COUNTS, params).fetchone()[-3:]
-        cur.execute(q.CREATE_ROWS, params)  # bands from the same definition, for a fair race
-        rows = cur.execute(BASELINE_ROWS).fetchall()
+        params = {"eval_cutoff": cutoff, "n_folds": N_FOLDS, "half_life_days": HALF_LIFE_DAYS,
+                  "t1": THRESHOLDS[0], "t2": THRESHOLDS[1], "t3": THRESHOLDS[2],
+                  "t4": THRESHOLDS[3]}
+        if bands == "sql":
+            params["ref_ts"], params["first_days"], params["fold_ids"] = cur.execute(
+                q.SLICE_COUNTS, params).fetchone()[-3:]
+            cur.execute(q.CREATE_ROWS, params)
+            rows = cur.execute(SQL_BANDED_ROWS).fetchall()
+        else:
+            rows = cur.execute(RAW_ROWS, params).fetchall()
         df = pd.DataFrame(rows, columns=[d.name for d in cur.description])
         del rows
         phases["fetch"] = time.perf_counter() - t0
         t = time.perf_counter()
-        eps = 0.5
-        bands = ["dsold", "trust", "ship", "sale", "cond", "dmg", "bat", "vdmg", "acc", "present"]
-
-        def present_band(part: pd.DataFrame, c1: float, c2: float) -> np.ndarray:
-            present = np.where(part["presentation_score"] < c1, "present_lo",
-                               np.where(part["presentation_score"] < c2, "present_mid",
-                                        "present_hi"))
-            return np.where(part["has_assets"], present, None)
-
+        if bands == "sql":
+            sc = df.loc[df["has_assets"], "presentation_score"]
+        else:
+            df["t0"] = pd.to_datetime(df["t0"], utc=True)
+            df["sold_time"] = pd.to_datetime(df["sold_time"], utc=True)
+            df["y"] = ((df["duration_hours"] >= 504) | (df["final_status"] == "older21days")
+                       ).astype(int)
+            label_ts = df["sold_time"].where(df["y"] == 0, df["t0"] + pd.Timedelta(hours=504))
+            df["age_days"] = (label_ts.max() - label_ts).dt.total_seconds() / 86400.0
+            df["fold_id"] = _day_folds(df["t0"])
+            assets, score = _presentation(df)
+            sc = pd.Series(score[assets])
         # SPEC 4/6: one pair of cuts from the training rows with assets, reused by the folds
-        sc = df.loc[df["has_assets"], "presentation_score"]
-        c1, c2 = ((sc.quantile(1 / 3), sc.quantile(2 / 3)) if len(sc) >= 50
-                  else (sc.median(),) * 2 if len(sc) else (0.0, 0.0))
-        df["present"] = present_band(df, c1, c2)
+        cuts = ((sc.quantile(1 / 3), sc.quantile(2 / 3)) if len(sc) >= 50
+                else (sc.median(),) * 2 if len(sc) else (0.0, 0.0))
+        if bands == "sql":
+            df["present"] = np.where(
+                df["has_assets"],
+                np.where(df["presentation_score"] < cuts[0], "present_lo",
+                         np.where(df["presentation_score"] < cuts[1], "present_mid",
+                                  "present_hi")), None)
 
-        def fit(part: pd.DataFrame) -> tuple[float, dict]:
-            w = part["w_raw"] / part["w_raw"].mean()
-            pos, neg = w.where(part["y"] == 1, 0.0), w.where(part["y"] == 0, 0.0)
-            tp, tn = pos.sum(), neg.sum()
-            assets = part["has_assets"]
-            frame = part.assign(pos=pos, neg=neg)
-            maps = {}
-            for b in bands:
-                sub = frame[frame[b].notna()]
-                g = sub.groupby(b)[["pos", "neg"]].sum()
-                vp, vn = (pos[assets].sum(), neg[assets].sum()) if b in (
-                    "present", "vdmg", "acc") else (tp, tn)
-                maps[b] = np.log(((g["pos"] + eps) / vp) / ((g["neg"] + eps) / vn))
-            rate = tp / (tp + tn)
-            return np.log(rate / (1 - rate)), maps
+            def bands_of(part):
+                return part
 
+            def raw_weights(part):
+                return part["w_raw"].to_numpy()
+        else:
+            def bands_of(part):
+                return _pandas_bands(part, cuts)
+
+            def raw_weights(part):
+                return np.power(0.5, np.maximum(part["age_days"].to_numpy(), 0.0)
+                                / HALF_LIFE_DAYS)
         out = []
-        for k in range(5):
-            base, maps = fit(df[df["fold_id"] != k])
-            part = df[df["fold_id"] == k]
-            logit = np.full(len(part), base)
-            for b in bands:
-                logit += part[b].map(maps[b]).astype(float).fillna(0.0).to_numpy()
+        fold = df["fold_id"].to_numpy()
+        for k in range(N_FOLDS):
+            part = df[fold == k].copy()
+            logit = _fit_and_score(df[fold != k].copy(), part, bands_of, raw_weights)
             out.append(pd.DataFrame({"generation": part["generation"],
                                      "listing_id": part["listing_id"], "t0": part["t0"],
                                      "fold_id": k, "logit": logit,
                                      "p": 1.0 / (1.0 + np.exp(-logit))}))
-        fit(df)  # the final mapping
+        _fit_and_score(df, None, bands_of, raw_weights)  # the final mapping
         scores = pd.concat(out)
         phases["fit_oof"] = time.perf_counter() - t
         t = time.perf_counter()
         # The seed writes these rows into ml.woe_anchor_scores_v1: the same columns, checks and
         # primary key here (and WAL, as a logged table), without our statement-level package
         # trigger, which would fire once per executemany row.
-        cur.execute("CREATE TABLE baseline_scores (LIKE ml.woe_anchor_scores_v1 INCLUDING ALL)")
+        table = sql.Identifier(f"baseline_scores_{bands}")
+        cur.execute(sql.SQL("CREATE TABLE {} (LIKE ml.woe_anchor_scores_v1 INCLUDING ALL)")
+                    .format(table))
         key = datetime.now(UTC).strftime("woe_%Y%m%dT%H%M%S.%fZ")  # our keys' length
         # A plain (server-side binding) cursor, as a psycopg user writes it: the statement is
         # prepared once and each row is only bound and executed, in pipeline mode.
         conn.cursor().executemany(
-            "INSERT INTO baseline_scores (model_key, generation, listing_id, t0, fold_id, is_oof,"
-            " woe_logit, woe_p) VALUES (%s, %s, %s, %s, %s, true, %s, %s)",
+            sql.SQL("INSERT INTO {} (model_key, generation, listing_id, t0, fold_id, is_oof,"
+                    " woe_logit, woe_p) VALUES (%s, %s, %s, %s, %s, true, %s, %s)").format(table),
             [(key, int(g), int(i), t0_, int(f), float(lg), float(p_)) for g, i, t0_, f, lg, p_ in
              scores.itertuples(index=False)])
         conn.commit()
         phases["write_back"] = time.perf_counter() - t
         wall = time.perf_counter() - t0
         time.sleep(0.6)
-        return {"mode": "baseline", "wall_s": round(wall, 2),
-                "phases_s": {k: round(v, 2) for k, v in phases.items()},
-                "train_rows": len(df), "peak_rss_mb": round(_peak_rss_mb(), 1),
-                "temp_bytes": _temp_bytes(conn) - before}
+        result = {"mode": f"baseline ({bands} bands)", "wall_s": round(wall, 2),
+                  "phases_s": {k: round(v, 2) for k, v in phases.items()},
+                  "train_rows": len(df), "peak_rss_mb": round(_peak_rss_mb(), 1),
+                  "temp_bytes": _temp_bytes(conn) - before}
+        # Untimed: the race only counts if both computed the same package.
+        result["vs_sql_package"] = dict(zip(
+            ("rows", "fold_mismatches", "max_abs_logit_diff"),
+            conn.execute(sql.SQL(AGREEMENT).format(table)).fetchone()))
+        conn.execute(sql.SQL("DROP TABLE {}").format(table))
+        conn.commit()
+        return result
 
 
 def _settle(url: str) -> None:
@@ -167,7 +335,7 @@ def _settle(url: str) -> None:
 
 
 def _child(mode: str, url: str) -> dict:
-    done = subprocess.run([sys.executable, __file__, "--child", mode, "--url", url],
+    done = subprocess.run([sys.executable, __file__, "--child", *mode.split(), "--url", url],
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -177,13 +345,22 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000],
                         help="listings to generate (training rows are about 90%% of them)")
     parser.add_argument("--admin-url", help="server to create scratch databases on")
-    parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--child", choices=("sql", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument("--baselines", nargs="*", choices=("pandas", "sql"),
+                        default=["pandas", "sql"],
+                        help="pandas: the seed's trainer (raw rows, bands in pandas in every "
+                             "fit); sql: rows banded by the SQL definition, only the fit in "
+                             "pandas (stricter). Default: both; none with no value")
+    parser.add_argument("--no-baseline", action="store_true", help="same as --baselines")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_sql(args.url) if args.child == "sql" else run_baseline(args.url)))
+        mode, *bands = args.child
+        print(json.dumps(run_sql(args.url) if mode == "sql" else
+                         run_baseline(args.url, *bands)))
         return 0
+    if args.no_baseline:
+        args.baselines = []
     admin = db.to_libpq_url(args.admin_url) if args.admin_url else db.resolve(quiet=True).url
     from tests.conftest import upgrade
 
@@ -202,10 +379,11 @@ def main() -> int:
                               "server": version}), flush=True)
             result = _child("sql", url)
             print(json.dumps(result), flush=True)
-            if not args.no_baseline:
-                base = _child("baseline", url)
+            for bands in args.baselines:
+                base = _child(f"baseline {bands}", url)
                 print(json.dumps(base), flush=True)
-                print(json.dumps({"listings": n, "speedup_baseline_over_sql":
+                print(json.dumps({"listings": n, "baseline": f"{bands} bands",
+                                  "speedup_baseline_over_sql":
                                   round(base["wall_s"] / result["wall_s"], 1)}), flush=True)
         finally:
             with psycopg.connect(admin, autocommit=True) as c:
