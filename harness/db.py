@@ -57,8 +57,20 @@ def resolve(cli_url: str | None = None, *, quiet: bool = False) -> ResolvedDatab
 
 
 def connect(url: str, **kwargs) -> psycopg.Connection:
-    """Open a psycopg connection; accepts SQLAlchemy-style URLs too."""
-    return psycopg.connect(to_libpq_url(url), **kwargs)
+    """Open a psycopg connection; accepts SQLAlchemy-style URLs too.
+
+    Refuses a SQL_ASCII client encoding (the default on a SQL_ASCII database): psycopg (and so
+    SQLAlchemy and Alembic) then returns text as bytes, and every command would fail later
+    with a traceback instead of this one clear error.
+    """
+    conn = psycopg.connect(to_libpq_url(url), **kwargs)
+    if conn.info.parameter_status("client_encoding") == "SQL_ASCII":
+        name = conn.info.dbname
+        conn.close()
+        raise BadInput(f"database {name!r} uses the encoding SQL_ASCII, whose text psycopg "
+                       "returns as bytes: use a UTF8 database (CREATE DATABASE ... ENCODING "
+                       "'UTF8' TEMPLATE template0) or set PGCLIENTENCODING=UTF8")
+    return conn
 
 
 def add_database_url_argument(parser: argparse.ArgumentParser) -> None:

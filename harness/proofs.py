@@ -157,7 +157,7 @@ def run_all(url: str, directory: Path = PROOFS_DIR) -> list[Outcome]:
     proofs = load_all(directory)
     if not proofs:
         raise ProofFormatError(f"no proofs found in {directory}")
-    with psycopg.connect(url) as conn:
+    with db.connect(url) as conn:
         return [run_proof(conn, proof) for proof in proofs]
 
 

@@ -245,7 +245,7 @@ def write(url: str, model_key: str | None = None, out: Path = DEFAULT_OUT) -> st
 
     Nothing is written when the report cannot be made (:class:`ReportError`).
     """
-    with psycopg.connect(url) as conn:
+    with db.connect(url) as conn:
         data = gather(conn, model_key)
     page = render(data)
     out.parent.mkdir(parents=True, exist_ok=True)

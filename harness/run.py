@@ -67,7 +67,7 @@ def needs_baseline(conn: psycopg.Connection, model_key: str) -> bool:
 
 def schema_revision(url: str) -> str | None:
     """The database's Alembic revision (None before the first migration)."""
-    with psycopg.connect(url) as conn:
+    with db.connect(url) as conn:
         if conn.execute("SELECT to_regclass('public.alembic_version')").fetchone()[0] is None:
             return None
         row = conn.execute("SELECT version_num FROM public.alembic_version").fetchone()
@@ -89,7 +89,7 @@ def run(url: str, *, rows: int, seed: int, replace_data: bool, retrain: bool,
         migrate.upgrade(url)
         upgraded = before is not None and before != schema_revision(url)
 
-    with psycopg.connect(url) as conn:
+    with db.connect(url) as conn:
         with steps.step("data", f"synthetic source data ({rows:,} listings, seed {seed})"):
             loaded = synth.fill(conn, rows, seed, replace=replace_data, log=log)
             if loaded.status == "skipped":

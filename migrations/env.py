@@ -42,6 +42,7 @@ def run_online() -> None:
         _run_on(given)
         return
     url = db.resolve(context.get_x_argument(as_dictionary=True).get("database_url")).sqlalchemy_url
+    db.connect(url).close()  # a database psycopg cannot use fails here with a clear message
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         _run_on(connection)

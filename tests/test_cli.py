@@ -58,6 +58,30 @@ def test_a_database_that_does_not_exist_fails_with_one_line(admin_url, capsys):
         capsys.readouterr().err)
 
 
+@pytest.fixture(scope="module")
+def sql_ascii_url(admin_url):
+    """An empty database in SQL_ASCII, whose text psycopg returns as bytes."""
+    name = "woe_test_sql_ascii"
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {name}")
+        c.execute(f"CREATE DATABASE {name} ENCODING 'SQL_ASCII' TEMPLATE template0 "
+                  "LC_COLLATE 'C' LC_CTYPE 'C'")
+    yield with_dbname(admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# schema_snapshot only uses the URL's server, for a scratch database of its own
+@pytest.mark.parametrize(("module", "args"), COMMANDS[:-1], ids=IDS[:-1])
+def test_a_sql_ascii_database_is_bad_input(module, args, sql_ascii_url, capsys):
+    # before: a TypeError traceback from SQLAlchemy, which got the server version as bytes
+    assert module.main(with_url(args, sql_ascii_url)) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "uses the encoding SQL_ASCII" in line and "UTF8" in line
+    with psycopg.connect(sql_ascii_url) as c:  # nothing was written
+        assert c.execute("SELECT to_regclass('public.alembic_version')").fetchone() == (None,)
+
+
 def test_an_unmigrated_database_names_the_fix(make_database, capsys):
     url = make_database()
     assert train.main(["fit", "--database-url", url]) == 1
