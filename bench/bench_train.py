@@ -319,6 +319,10 @@ def run_baseline(url: str, bands: str) -> dict:
             conn.execute(sql.SQL(AGREEMENT).format(table)).fetchone()))
         conn.execute(sql.SQL("DROP TABLE {}").format(table))
         conn.commit()
+        check = result["vs_sql_package"]
+        if (check["rows"] != len(df) or check["fold_mismatches"]
+                or not check["max_abs_logit_diff"] <= 1e-9):
+            raise SystemExit(f"baseline ({bands} bands) disagrees with the sql package: {check}")
         return result
 
 
