@@ -112,6 +112,15 @@ def _presentation(frame):
     return images > 0, score
 
 
+def _present_band(assets, score, cuts):
+    """SPEC 4's present band of each row (None without assets)."""
+    import numpy as np
+
+    c1, c2 = cuts
+    return np.select([~assets, score < c1, score < c2],
+                     [None, "present_lo", "present_mid"], "present_hi").astype(object)
+
+
 def _pandas_bands(frame, cuts):
     """SPEC 4 in numpy, as the seed's trainer bands a frame (band values as strings; vision
     bands only for rows with assets)."""
@@ -135,7 +144,6 @@ def _pandas_bands(frame, cuts):
     acc = sum(np.nan_to_num(num(c)) for c in (
         "charger_bundle_level", "box_present", "receipt_present"))
     flag = {c: num(c) == 1 for c in q.SNAPSHOT_FEATURES if c.startswith("ai_")}
-    c1, c2 = cuts
     out = pd.DataFrame({
         "dsold": select([np.isnan(ds), ds <= t1, ds <= t2, ds <= t3, ds <= t4],
                         ["dSold_missing", "dSold_cheap", "dSold_under", "dSold_fair",
@@ -152,8 +160,7 @@ def _pandas_bands(frame, cuts):
                       ["dmg_missing", "dmg_0", "dmg_1", "dmg_2"], "dmg_3p"),
         "bat": select([np.isnan(bat), bat >= 95, bat >= 88],
                       ["bat_missing", "bat_hi", "bat_mid"], "bat_lo"),
-        "present": select([~assets, score < c1, score < c2],
-                          [None, "present_lo", "present_mid"], "present_hi"),
+        "present": _present_band(assets, score, cuts),
         "vdmg": select([~assets, np.isnan(vdmg), vdmg < 1, vdmg < 2, vdmg < 3],
                        [None, "vdmg_missing", "vdmg_0", "vdmg_1", "vdmg_2"], "vdmg_3p"),
         "acc": select([~assets, acc <= 0, acc < 2], [None, "acc_lo", "acc_mid"], "acc_hi"),
@@ -213,6 +220,61 @@ JOIN ml.woe_anchor_model_registry_v1 AS r ON r.model_key = s.model_key AND r.is_
 """
 
 
+def _frame(cur, query, params):
+    import pandas as pd
+
+    rows = cur.execute(query, params).fetchall()
+    return pd.DataFrame(rows, columns=[d.name for d in cur.description])
+
+
+def _fetch_sql_banded(cur, params):
+    params["ref_ts"], params["first_days"], params["fold_ids"] = cur.execute(
+        q.SLICE_COUNTS, params).fetchone()[-3:]
+    cur.execute(q.CREATE_ROWS, params)
+    return _frame(cur, SQL_BANDED_ROWS, None)
+
+
+def _derive_sql_banded(df):
+    """The rows come banded by the SQL definition (the present band once the cuts are known)
+    and weighted by it."""
+    def bands_with(cuts):
+        df["present"] = _present_band(df["has_assets"].to_numpy(dtype=bool),
+                                      df["presentation_score"].to_numpy(dtype=float), cuts)
+        return lambda part: part
+
+    return (df.loc[df["has_assets"], "presentation_score"], bands_with,
+            lambda part: part["w_raw"].to_numpy())
+
+
+def _fetch_raw(cur, params):
+    return _frame(cur, RAW_ROWS, params)
+
+
+def _derive_raw(df):
+    """The label, age and fold the seed derives in pandas; every fit bands its rows again."""
+    import numpy as np
+    import pandas as pd
+
+    df["t0"] = pd.to_datetime(df["t0"], utc=True)
+    df["sold_time"] = pd.to_datetime(df["sold_time"], utc=True)
+    df["y"] = ((df["duration_hours"] >= 504) | (df["final_status"] == "older21days")).astype(int)
+    label_ts = df["sold_time"].where(df["y"] == 0, df["t0"] + pd.Timedelta(hours=504))
+    df["age_days"] = (label_ts.max() - label_ts).dt.total_seconds() / 86400.0
+    df["fold_id"] = _day_folds(df["t0"])
+    assets, score = _presentation(df)
+
+    def raw_weights(part):
+        return np.power(0.5, np.maximum(part["age_days"].to_numpy(), 0.0) / HALF_LIFE_DAYS)
+
+    return (pd.Series(score[assets]), lambda cuts: lambda part: _pandas_bands(part, cuts),
+            raw_weights)
+
+
+# Per baseline: how it fetches its frame (timed as "fetch") and what it derives in pandas
+# before the fits (timed with them).
+BASELINES = {"sql": (_fetch_sql_banded, _derive_sql_banded), "pandas": (_fetch_raw, _derive_raw)}
+
+
 def run_baseline(url: str, bands: str) -> dict:
     """The seed's way: pull every training row into pandas, fit there, executemany back.
 
@@ -233,51 +295,16 @@ def run_baseline(url: str, bands: str) -> dict:
         params = {"eval_cutoff": cutoff, "n_folds": N_FOLDS, "half_life_days": HALF_LIFE_DAYS,
                   "t1": THRESHOLDS[0], "t2": THRESHOLDS[1], "t3": THRESHOLDS[2],
                   "t4": THRESHOLDS[3]}
-        if bands == "sql":
-            params["ref_ts"], params["first_days"], params["fold_ids"] = cur.execute(
-                q.SLICE_COUNTS, params).fetchone()[-3:]
-            cur.execute(q.CREATE_ROWS, params)
-            rows = cur.execute(SQL_BANDED_ROWS).fetchall()
-        else:
-            rows = cur.execute(RAW_ROWS, params).fetchall()
-        df = pd.DataFrame(rows, columns=[d.name for d in cur.description])
-        del rows
+        fetch, derive = BASELINES[bands]
+        df = fetch(cur, params)
         phases["fetch"] = time.perf_counter() - t0
         t = time.perf_counter()
-        if bands == "sql":
-            sc = df.loc[df["has_assets"], "presentation_score"]
-        else:
-            df["t0"] = pd.to_datetime(df["t0"], utc=True)
-            df["sold_time"] = pd.to_datetime(df["sold_time"], utc=True)
-            df["y"] = ((df["duration_hours"] >= 504) | (df["final_status"] == "older21days")
-                       ).astype(int)
-            label_ts = df["sold_time"].where(df["y"] == 0, df["t0"] + pd.Timedelta(hours=504))
-            df["age_days"] = (label_ts.max() - label_ts).dt.total_seconds() / 86400.0
-            df["fold_id"] = _day_folds(df["t0"])
-            assets, score = _presentation(df)
-            sc = pd.Series(score[assets])
+        asset_scores, bands_with, raw_weights = derive(df)
         # SPEC 4/6: one pair of cuts from the training rows with assets, reused by the folds
-        cuts = ((sc.quantile(1 / 3), sc.quantile(2 / 3)) if len(sc) >= 50
-                else (sc.median(),) * 2 if len(sc) else (0.0, 0.0))
-        if bands == "sql":
-            df["present"] = np.where(
-                df["has_assets"],
-                np.where(df["presentation_score"] < cuts[0], "present_lo",
-                         np.where(df["presentation_score"] < cuts[1], "present_mid",
-                                  "present_hi")), None)
-
-            def bands_of(part):
-                return part
-
-            def raw_weights(part):
-                return part["w_raw"].to_numpy()
-        else:
-            def bands_of(part):
-                return _pandas_bands(part, cuts)
-
-            def raw_weights(part):
-                return np.power(0.5, np.maximum(part["age_days"].to_numpy(), 0.0)
-                                / HALF_LIFE_DAYS)
+        cuts = ((asset_scores.quantile(1 / 3), asset_scores.quantile(2 / 3))
+                if len(asset_scores) >= 50
+                else (asset_scores.median(),) * 2 if len(asset_scores) else (0.0, 0.0))
+        bands_of = bands_with(cuts)
         out = []
         fold = df["fold_id"].to_numpy()
         for k in range(N_FOLDS):
@@ -349,7 +376,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000],
                         help="listings to generate (training rows are about 90%% of them)")
     parser.add_argument("--admin-url", help="server to create scratch databases on")
-    parser.add_argument("--baselines", nargs="*", choices=("pandas", "sql"),
+    parser.add_argument("--baselines", nargs="*", choices=tuple(BASELINES),
                         default=["pandas", "sql"],
                         help="pandas: the seed's trainer (raw rows, bands in pandas in every "
                              "fit); sql: rows banded by the SQL definition, only the fit in "
