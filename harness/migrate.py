@@ -27,7 +27,7 @@ def alembic_config(x_args: Mapping[str, str] | None = None) -> Config:
 
 
 def _run(url: str, action, revision: str, x_args: Mapping[str, str] | None) -> None:
-    db.connect(url).close()  # the database's own errors (and its encoding) as clear messages
+    db.connect(url).close()  # a database psycopg cannot use fails here with a clear message
     engine = create_engine(db.to_sqlalchemy_url(url), poolclass=pool.NullPool)
     try:
         with engine.begin() as connection:

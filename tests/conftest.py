@@ -44,10 +44,14 @@ def make_database(admin_url: str) -> Iterator[Callable[..., str]]:
     """Factory: create a fresh empty database (optionally migrated) and return its conninfo."""
     created: list[str] = []
 
-    def make(*, migrate_to: str | None = None) -> str:
+    def make(*, migrate_to: str | None = None, encoding: str | None = None) -> str:
         name = f"woe_test_{uuid.uuid4().hex[:12]}"
+        create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if encoding:  # template0 and the C locale take any encoding
+            create += sql.SQL(" ENCODING {} TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
+                              ).format(sql.Literal(encoding))
         with psycopg.connect(admin_url, autocommit=True) as c:
-            c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            c.execute(create)
         created.append(name)
         url = db.with_dbname(admin_url, name)
         if migrate_to:

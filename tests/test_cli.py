@@ -59,16 +59,9 @@ def test_a_database_that_does_not_exist_fails_with_one_line(admin_url, capsys):
 
 
 @pytest.fixture(scope="module")
-def sql_ascii_url(admin_url):
+def sql_ascii_url(make_database):
     """An empty database in SQL_ASCII, whose text psycopg returns as bytes."""
-    name = "woe_test_sql_ascii"
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {name}")
-        c.execute(f"CREATE DATABASE {name} ENCODING 'SQL_ASCII' TEMPLATE template0 "
-                  "LC_COLLATE 'C' LC_CTYPE 'C'")
-    yield with_dbname(admin_url, name)
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return make_database(encoding="SQL_ASCII")
 
 
 # schema_snapshot only uses the URL's server, for a scratch database of its own
