@@ -307,7 +307,11 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
             cur.execute(q.INSERT_REGISTRY, params)
             cur.execute(q.INSERT_CUTS, params)
             n_map = cur.execute(q.INSERT_MAP, params).rowcount
-            n_scores = cur.execute(q.INSERT_SCORES, params).rowcount if options.oof else 0
+            n_scores = 0
+            if options.oof:
+                scores_table = cur.execute(q.OPEN_SCORES, params).fetchone()[0]
+                n_scores = cur.execute(q.insert_scores(scores_table), params).rowcount
+                cur.execute(q.SEAL_SCORES, params)
             cur.execute(q.INSERT_FIT_REPORT, {**params, "report": Jsonb(measured)})
             clock.lap("persist")
     clock.lap("commit")

@@ -367,18 +367,18 @@ CREATE FUNCTION ml.reject_rows_for_committed_package() RETURNS trigger
     AS $$
 DECLARE
     v_key text;
-    v_committed boolean;
+    v_open boolean;
 BEGIN
-    -- One row per distinct model_key of the statement: an unknown key first (a missing
-    -- registry row), then a key whose registry row was created by another transaction.
-    SELECT n.model_key, r.model_key IS NOT NULL INTO v_key, v_committed
-    FROM (SELECT DISTINCT new_rows.model_key FROM new_rows) AS n
-    LEFT JOIN ml.woe_anchor_model_registry_v1 AS r ON r.model_key = n.model_key
-    WHERE r.model_key IS NULL
-       OR r.created_xid <> pg_current_xact_id()
-    ORDER BY r.model_key IS NOT NULL, n.model_key
+    -- One row per distinct model_key of the statement: an unknown key first, then a key whose
+    -- package is committed.
+    SELECT k.model_key, k.is_open INTO v_key, v_open
+    FROM (SELECT d.model_key, ml.woe_anchor_package_open_v1(d.model_key) AS is_open
+          FROM (SELECT DISTINCT new_rows.model_key FROM new_rows) AS d
+          OFFSET 0) AS k
+    WHERE k.is_open IS NOT TRUE
+    ORDER BY k.is_open IS NOT NULL, k.model_key
     LIMIT 1;
-    IF v_key IS NOT NULL AND NOT v_committed THEN
+    IF v_key IS NOT NULL AND v_open IS NULL THEN
         RAISE EXCEPTION 'WOE package % does not exist: INSERT into %.% refused',
             v_key, TG_TABLE_SCHEMA, TG_TABLE_NAME
             USING ERRCODE = 'foreign_key_violation',
@@ -388,6 +388,24 @@ BEGIN
         RAISE EXCEPTION 'WOE package % is already committed: INSERT into %.% refused',
             v_key, TG_TABLE_SCHEMA, TG_TABLE_NAME
             USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION ml.reject_unsealed_scores() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_table regclass := to_regclass(format('ml.%I', ml.woe_anchor_scores_partition_v1(NEW.model_key)));
+BEGIN
+    IF v_table IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_inherits AS i WHERE i.inhrelid = v_table)
+    THEN
+        RAISE EXCEPTION 'the scores of WOE package % were opened and never sealed: commit refused',
+            NEW.model_key
+            USING ERRCODE = 'integrity_constraint_violation',
+                  HINT = 'Call ml.woe_anchor_scores_seal_v1 before committing.';
     END IF;
     RETURN NULL;
 END
@@ -457,11 +475,152 @@ CREATE FUNCTION ml.woe_anchor_logit_v1(base_logit double precision, woe_dsold do
 
 COMMENT ON FUNCTION ml.woe_anchor_logit_v1(base_logit double precision, woe_dsold double precision, woe_trust double precision, woe_ship double precision, woe_sale double precision, woe_cond double precision, woe_dmg double precision, woe_bat double precision, woe_present double precision, woe_vdmg double precision, woe_acc double precision) IS 'SPEC 5: base_logit plus the WOE of each band value, summed in this fixed order; an unknown or NULL band value adds 0.';
 
+CREATE TABLE ml.woe_anchor_model_registry_v1 (
+    model_key text NOT NULL,
+    train_cutoff_ts timestamp with time zone NOT NULL,
+    half_life_days double precision NOT NULL,
+    eps double precision NOT NULL,
+    n_folds integer NOT NULL,
+    band_schema_version integer NOT NULL,
+    code_sha256 text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    is_active boolean DEFAULT false NOT NULL,
+    base_rate double precision,
+    base_logit double precision,
+    dsold_t1 double precision,
+    dsold_t2 double precision,
+    dsold_t3 double precision,
+    dsold_t4 double precision,
+    created_xid xid8 DEFAULT pg_current_xact_id() NOT NULL,
+    CONSTRAINT ck_woe_anchor_model_registry_v1_band_schema_version CHECK ((band_schema_version >= 1)),
+    CONSTRAINT ck_woe_anchor_model_registry_v1_base_logit CHECK (((base_logit > '-Infinity'::double precision) AND (base_logit < 'Infinity'::double precision))),
+    CONSTRAINT ck_woe_anchor_model_registry_v1_base_rate CHECK (((base_rate > (0)::double precision) AND (base_rate < (1)::double precision))),
+    CONSTRAINT ck_woe_anchor_model_registry_v1_code_sha256 CHECK ((code_sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT ck_woe_anchor_model_registry_v1_dsold_t1 CHECK (((dsold_t1 > '-Infinity'::double precision) AND (dsold_t1 < dsold_t2))),
+    CONSTRAINT ck_woe_anchor_model_registry_v1_dsold_t2 CHECK ((dsold_t2 < dsold_t3)),
+    CONSTRAINT ck_woe_anchor_model_registry_v1_dsold_t3 CHECK ((dsold_t3 < dsold_t4)),
+    CONSTRAINT ck_woe_anchor_model_registry_v1_dsold_t4 CHECK ((dsold_t4 < 'Infinity'::double precision)),
+    CONSTRAINT ck_woe_anchor_model_registry_v1_eps CHECK (((eps > (0)::double precision) AND (eps < 'Infinity'::double precision))),
+    CONSTRAINT ck_woe_anchor_model_registry_v1_half_life_days CHECK (((half_life_days > (0)::double precision) AND (half_life_days < 'Infinity'::double precision))),
+    CONSTRAINT ck_woe_anchor_model_registry_v1_model_key CHECK ((model_key ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'::text)),
+    CONSTRAINT ck_woe_anchor_model_registry_v1_n_folds CHECK ((n_folds >= 1))
+);
+
+COMMENT ON TABLE ml.woe_anchor_model_registry_v1 IS 'One row per immutable WOE package; is_active is the only column that ever changes.';
+
+COMMENT ON COLUMN ml.woe_anchor_model_registry_v1.created_xid IS 'Transaction that created the package: only it may add cuts, map, scores or report rows.';
+
+CREATE FUNCTION ml.woe_anchor_package_open_v1(model_key text) RETURNS boolean
+    LANGUAGE sql STABLE
+    BEGIN ATOMIC
+ SELECT (r.created_xid = pg_current_xact_id())
+    FROM ml.woe_anchor_model_registry_v1 r
+   WHERE (r.model_key = woe_anchor_package_open_v1.model_key);
+END;
+
+COMMENT ON FUNCTION ml.woe_anchor_package_open_v1(model_key text) IS 'true: the package was created by the current transaction (its created_xid), so artifacts may still be added; false: committed; NULL: no such package.';
+
 CREATE FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN (abs(woe_logit) <= (709.0)::double precision) THEN ((1.0)::double precision / ((1.0)::double precision + exp((- woe_logit)))) WHEN (woe_logit > (0.0)::double precision) THEN (1.0)::double precision ELSE (0.0)::double precision END;
 
 COMMENT ON FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) IS 'SPEC 5: p = 1 / (1 + exp(-woe_logit)); 1 above a logit of 709 and 0 below -709, where the formula is within 1.3e-308 of them and exp() would raise instead of rounding.';
+
+CREATE FUNCTION ml.woe_anchor_scores_attach_partition_v1(p_model_key text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_name text := ml.woe_anchor_scores_partition_v1(p_model_key);
+BEGIN
+    -- Builds the partition's primary key and clones the parent's row triggers.
+    EXECUTE format('ALTER TABLE ml.woe_anchor_scores_v1 ATTACH PARTITION ml.%I FOR VALUES IN (%L)',
+                   v_name, p_model_key);
+    EXECUTE format('CREATE TRIGGER woe_anchor_scores_v1_no_truncate BEFORE TRUNCATE ON ml.%I '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION ml.reject_package_change()', v_name);
+END
+$$;
+
+CREATE FUNCTION ml.woe_anchor_scores_create_partition_v1(p_model_key text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_name text := ml.woe_anchor_scores_partition_v1(p_model_key);
+BEGIN
+    -- The parent's NOT NULLs and checks (an attach requires them), and the package's key: it
+    -- implies the partition constraint, so the attach need not scan the rows.
+    EXECUTE format(
+        'CREATE TABLE ml.%I (LIKE ml.woe_anchor_scores_v1 INCLUDING DEFAULTS INCLUDING CONSTRAINTS,'
+        ' CONSTRAINT ck_woe_anchor_scores_v1_package CHECK (model_key = %L))',
+        v_name, p_model_key);
+    RETURN v_name;
+END
+$$;
+
+CREATE FUNCTION ml.woe_anchor_scores_open_v1(p_model_key text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_open boolean := ml.woe_anchor_package_open_v1(p_model_key);
+    v_name text;
+BEGIN
+    IF v_open IS NULL THEN
+        RAISE EXCEPTION 'WOE package % does not exist: its scores cannot be opened', p_model_key
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = 'Insert the registry row of the package first, in the same transaction.';
+    END IF;
+    IF NOT v_open THEN
+        RAISE EXCEPTION 'WOE package % is already committed: its scores cannot be opened',
+            p_model_key USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF to_regclass(format('ml.%I', ml.woe_anchor_scores_partition_v1(p_model_key))) IS NOT NULL
+    THEN
+        RAISE EXCEPTION 'the scores of WOE package % are already open', p_model_key
+            USING ERRCODE = 'duplicate_table';
+    END IF;
+    v_name := ml.woe_anchor_scores_create_partition_v1(p_model_key);
+    EXECUTE format('GRANT INSERT ON ml.%I TO woe_trainer', v_name);
+    RETURN v_name;
+END
+$$;
+
+COMMENT ON FUNCTION ml.woe_anchor_scores_open_v1(p_model_key text) IS 'Creates the table for the scores of a package created by this transaction (INSERT its rows, then call ml.woe_anchor_scores_seal_v1); returns its name in schema ml.';
+
+CREATE FUNCTION ml.woe_anchor_scores_partition_v1(model_key text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ('woe_anchor_scores_v1_'::text || md5(model_key));
+
+COMMENT ON FUNCTION ml.woe_anchor_scores_partition_v1(model_key text) IS 'The name (in schema ml) of the partition of ml.woe_anchor_scores_v1 holding a package''s scores.';
+
+CREATE FUNCTION ml.woe_anchor_scores_seal_v1(p_model_key text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_open boolean := ml.woe_anchor_package_open_v1(p_model_key);
+    v_table regclass := to_regclass(format('ml.%I', ml.woe_anchor_scores_partition_v1(p_model_key)));
+BEGIN
+    IF v_open IS NOT TRUE THEN
+        RAISE EXCEPTION 'WOE package % is not open in this transaction: its scores cannot be sealed',
+            p_model_key USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF v_table IS NULL THEN
+        RAISE EXCEPTION 'the scores of WOE package % were not opened', p_model_key
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'Call ml.woe_anchor_scores_open_v1 first.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_inherits AS i WHERE i.inhrelid = v_table) THEN
+        RAISE EXCEPTION 'the scores of WOE package % are already sealed', p_model_key
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    EXECUTE format('REVOKE INSERT ON %s FROM woe_trainer', v_table);
+    PERFORM ml.woe_anchor_scores_attach_partition_v1(p_model_key);
+END
+$$;
+
+COMMENT ON FUNCTION ml.woe_anchor_scores_seal_v1(p_model_key text) IS 'Attaches the opened scores table of a package as its partition of ml.woe_anchor_scores_v1 (primary key built, rows frozen, the trainer''s INSERT revoked).';
 
 CREATE FUNCTION ml.woe_anchor_slices_v1(eval_cutoff timestamp with time zone) RETURNS TABLE(generation integer, listing_id bigint, t0 timestamp with time zone, slice text, y_slow21 smallint, label_ts timestamp with time zone, t0_day date)
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -591,41 +750,6 @@ CREATE TABLE ml.woe_anchor_cuts_v1 (
 );
 
 COMMENT ON TABLE ml.woe_anchor_cuts_v1 IS 'Presentation-score cuts (1/3 and 2/3 quantiles); fold_id NULL is the final mapping.';
-
-CREATE TABLE ml.woe_anchor_model_registry_v1 (
-    model_key text NOT NULL,
-    train_cutoff_ts timestamp with time zone NOT NULL,
-    half_life_days double precision NOT NULL,
-    eps double precision NOT NULL,
-    n_folds integer NOT NULL,
-    band_schema_version integer NOT NULL,
-    code_sha256 text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    is_active boolean DEFAULT false NOT NULL,
-    base_rate double precision,
-    base_logit double precision,
-    dsold_t1 double precision,
-    dsold_t2 double precision,
-    dsold_t3 double precision,
-    dsold_t4 double precision,
-    created_xid xid8 DEFAULT pg_current_xact_id() NOT NULL,
-    CONSTRAINT ck_woe_anchor_model_registry_v1_band_schema_version CHECK ((band_schema_version >= 1)),
-    CONSTRAINT ck_woe_anchor_model_registry_v1_base_logit CHECK (((base_logit > '-Infinity'::double precision) AND (base_logit < 'Infinity'::double precision))),
-    CONSTRAINT ck_woe_anchor_model_registry_v1_base_rate CHECK (((base_rate > (0)::double precision) AND (base_rate < (1)::double precision))),
-    CONSTRAINT ck_woe_anchor_model_registry_v1_code_sha256 CHECK ((code_sha256 ~ '^[0-9a-f]{64}$'::text)),
-    CONSTRAINT ck_woe_anchor_model_registry_v1_dsold_t1 CHECK (((dsold_t1 > '-Infinity'::double precision) AND (dsold_t1 < dsold_t2))),
-    CONSTRAINT ck_woe_anchor_model_registry_v1_dsold_t2 CHECK ((dsold_t2 < dsold_t3)),
-    CONSTRAINT ck_woe_anchor_model_registry_v1_dsold_t3 CHECK ((dsold_t3 < dsold_t4)),
-    CONSTRAINT ck_woe_anchor_model_registry_v1_dsold_t4 CHECK ((dsold_t4 < 'Infinity'::double precision)),
-    CONSTRAINT ck_woe_anchor_model_registry_v1_eps CHECK (((eps > (0)::double precision) AND (eps < 'Infinity'::double precision))),
-    CONSTRAINT ck_woe_anchor_model_registry_v1_half_life_days CHECK (((half_life_days > (0)::double precision) AND (half_life_days < 'Infinity'::double precision))),
-    CONSTRAINT ck_woe_anchor_model_registry_v1_model_key CHECK ((model_key ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'::text)),
-    CONSTRAINT ck_woe_anchor_model_registry_v1_n_folds CHECK ((n_folds >= 1))
-);
-
-COMMENT ON TABLE ml.woe_anchor_model_registry_v1 IS 'One row per immutable WOE package; is_active is the only column that ever changes.';
-
-COMMENT ON COLUMN ml.woe_anchor_model_registry_v1.created_xid IS 'Transaction that created the package: only it may add cuts, map, scores or report rows.';
 
 CREATE TABLE src.listing_snapshots_t0 (
     generation integer NOT NULL,
@@ -804,18 +928,19 @@ CREATE VIEW ml.woe_anchor_scores_live_train_v AS
 COMMENT ON VIEW ml.woe_anchor_scores_live_train_v IS 'Guarded consumer view: fails closed unless the entrypoint is certified, fresh and undrifted.';
 
 CREATE TABLE ml.woe_anchor_scores_v1 (
-    model_key text NOT NULL,
-    generation integer NOT NULL,
-    listing_id bigint NOT NULL,
-    t0 timestamp with time zone NOT NULL,
+    model_key text CONSTRAINT woe_anchor_scores_v1_model_key_not_null1 NOT NULL,
+    generation integer CONSTRAINT woe_anchor_scores_v1_generation_not_null1 NOT NULL,
+    listing_id bigint CONSTRAINT woe_anchor_scores_v1_listing_id_not_null1 NOT NULL,
+    t0 timestamp with time zone CONSTRAINT woe_anchor_scores_v1_t0_not_null1 NOT NULL,
     fold_id integer,
-    is_oof boolean NOT NULL,
-    woe_logit double precision NOT NULL,
-    woe_p double precision NOT NULL,
+    is_oof boolean CONSTRAINT woe_anchor_scores_v1_is_oof_not_null1 NOT NULL,
+    woe_logit double precision CONSTRAINT woe_anchor_scores_v1_woe_logit_not_null1 NOT NULL,
+    woe_p double precision CONSTRAINT woe_anchor_scores_v1_woe_p_not_null1 NOT NULL,
     CONSTRAINT ck_woe_anchor_scores_v1_fold_id CHECK ((fold_id >= 0)),
     CONSTRAINT ck_woe_anchor_scores_v1_woe_logit CHECK (((woe_logit > '-Infinity'::double precision) AND (woe_logit < 'Infinity'::double precision))),
     CONSTRAINT ck_woe_anchor_scores_v1_woe_p CHECK (((woe_p >= (0)::double precision) AND (woe_p <= (1)::double precision)))
-);
+)
+PARTITION BY LIST (model_key);
 
 COMMENT ON TABLE ml.woe_anchor_scores_v1 IS 'Out-of-fold training scores: one row per training row, scored by the fold that excluded it.';
 
@@ -956,6 +1081,8 @@ CREATE TRIGGER woe_anchor_model_registry_v1_freeze BEFORE DELETE OR UPDATE ON ml
 
 CREATE TRIGGER woe_anchor_model_registry_v1_no_truncate BEFORE TRUNCATE ON ml.woe_anchor_model_registry_v1 FOR EACH STATEMENT EXECUTE FUNCTION ml.reject_package_change();
 
+CREATE CONSTRAINT TRIGGER woe_anchor_model_registry_v1_scores_sealed AFTER INSERT ON ml.woe_anchor_model_registry_v1 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ml.reject_unsealed_scores();
+
 CREATE TRIGGER woe_anchor_scores_v1_freeze BEFORE DELETE OR UPDATE ON ml.woe_anchor_scores_v1 FOR EACH ROW EXECUTE FUNCTION ml.reject_package_change();
 
 CREATE TRIGGER woe_anchor_scores_v1_no_truncate BEFORE TRUNCATE ON ml.woe_anchor_scores_v1 FOR EACH STATEMENT EXECUTE FUNCTION ml.reject_package_change();
@@ -1007,6 +1134,8 @@ REVOKE ALL ON FUNCTION ml.reject_package_change() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION ml.reject_rows_for_committed_package() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION ml.reject_unsealed_scores() FROM PUBLIC;
+
 GRANT ALL ON FUNCTION ml.woe_anchor_band_labels_v1(band_name text) TO woe_reader;
 GRANT ALL ON FUNCTION ml.woe_anchor_band_labels_v1(band_name text) TO woe_trainer;
 GRANT ALL ON FUNCTION ml.woe_anchor_band_labels_v1(band_name text) TO woe_certifier;
@@ -1040,9 +1169,22 @@ GRANT ALL ON FUNCTION ml.woe_anchor_logit_v1(base_logit double precision, woe_ds
 GRANT ALL ON FUNCTION ml.woe_anchor_logit_v1(base_logit double precision, woe_dsold double precision, woe_trust double precision, woe_ship double precision, woe_sale double precision, woe_cond double precision, woe_dmg double precision, woe_bat double precision, woe_present double precision, woe_vdmg double precision, woe_acc double precision) TO woe_trainer;
 GRANT ALL ON FUNCTION ml.woe_anchor_logit_v1(base_logit double precision, woe_dsold double precision, woe_trust double precision, woe_ship double precision, woe_sale double precision, woe_cond double precision, woe_dmg double precision, woe_bat double precision, woe_present double precision, woe_vdmg double precision, woe_acc double precision) TO woe_certifier;
 
+GRANT SELECT,INSERT,UPDATE ON TABLE ml.woe_anchor_model_registry_v1 TO woe_trainer;
+GRANT SELECT ON TABLE ml.woe_anchor_model_registry_v1 TO woe_certifier;
+
 GRANT ALL ON FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) TO woe_reader;
 GRANT ALL ON FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) TO woe_trainer;
 GRANT ALL ON FUNCTION ml.woe_anchor_probability_v1(woe_logit double precision) TO woe_certifier;
+
+REVOKE ALL ON FUNCTION ml.woe_anchor_scores_attach_partition_v1(p_model_key text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION ml.woe_anchor_scores_create_partition_v1(p_model_key text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION ml.woe_anchor_scores_open_v1(p_model_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ml.woe_anchor_scores_open_v1(p_model_key text) TO woe_trainer;
+
+REVOKE ALL ON FUNCTION ml.woe_anchor_scores_seal_v1(p_model_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION ml.woe_anchor_scores_seal_v1(p_model_key text) TO woe_trainer;
 
 REVOKE ALL ON FUNCTION ml.woe_anchor_slices_v1(eval_cutoff timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION ml.woe_anchor_slices_v1(eval_cutoff timestamp with time zone) TO woe_trainer;
@@ -1059,9 +1201,6 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE audit.t0_viewdef_baseline TO woe_cert
 
 GRANT SELECT,INSERT ON TABLE ml.woe_anchor_cuts_v1 TO woe_trainer;
 GRANT SELECT ON TABLE ml.woe_anchor_cuts_v1 TO woe_certifier;
-
-GRANT SELECT,INSERT,UPDATE ON TABLE ml.woe_anchor_model_registry_v1 TO woe_trainer;
-GRANT SELECT ON TABLE ml.woe_anchor_model_registry_v1 TO woe_certifier;
 
 GRANT SELECT ON TABLE src.listing_snapshots_t0 TO woe_trainer;
 GRANT SELECT ON TABLE src.listing_snapshots_t0 TO woe_certifier;

@@ -99,6 +99,9 @@ CASES = [
     ("ml.woe_anchor_scores_v1", "fold_id", -1, None),
     ("ml.woe_anchor_scores_v1", "woe_logit", INF, None),
     ("ml.woe_anchor_scores_v1", "woe_p", 1.5, None),
+    # A package's open scores table takes only that package's rows (0054); written directly,
+    # as a trainer does, since a row of another package would not be routed to it.
+    ("ml.woe_anchor_scores_v1", "model_key", "k1", "package"),
     ("ml.woe_anchor_fit_report_v1", "report", "[1, 2]", None),
     ("audit.t0_viewdef_baseline", "object_kind", "table", None),
     ("audit.t0_viewdef_baseline", "raw_sha256", "ABC", None),
@@ -136,8 +139,13 @@ def parents(conn):
     )
     conn.execute(
         "INSERT INTO ml.woe_anchor_model_registry_v1 (model_key, train_cutoff_ts, half_life_days,"
-        " eps, n_folds, band_schema_version) VALUES ('k1', '2026-01-01', 90, 0.5, 5, 1)"
+        " eps, n_folds, band_schema_version) VALUES ('k1', '2026-01-01', 90, 0.5, 5, 1),"
+        " ('k3', '2026-01-01', 90, 0.5, 5, 1)"
     )
+    # k1's scores partition exists, so rows inserted through the parent reach its checks;
+    # k3's scores are open (a table of their own, not yet a partition).
+    conn.execute("SELECT ml.woe_anchor_scores_open_v1('k1'), ml.woe_anchor_scores_seal_v1('k1'),"
+                 " ml.woe_anchor_scores_open_v1('k3')")
     yield conn
     conn.rollback()
 
@@ -161,8 +169,12 @@ def test_bad_value_is_rejected_naming_the_column(parents, case):
     column_name = _constraint_column(case)
     if table == "src.listing_snapshots_t0":
         overrides = {"listing_id": 2, **overrides}  # the parent row already holds listing 1
+    if column_name == "package":
+        table = "ml." + parents.execute(
+            "SELECT ml.woe_anchor_scores_partition_v1('k3')").fetchone()[0]
     with pytest.raises(psycopg.errors.CheckViolation) as err, parents.transaction():
-        _insert(parents, table, {**VALID[table], **overrides})
+        _insert(parents, table, {**VALID["ml.woe_anchor_scores_v1" if column_name == "package"
+                                       else table], **overrides})
     assert column_name in err.value.diag.constraint_name
     assert column_name in str(err.value)
 
@@ -189,16 +201,22 @@ def test_every_check_constraint_is_exercised(conn):
 @pytest.mark.parametrize("table", ["ml.woe_anchor_cuts_v1", "ml.woe_anchor_map_v1",
                                    "ml.woe_anchor_scores_v1"])
 def test_artifact_rows_of_an_unknown_package_are_refused(parents, table):
-    """Scores carry no per-row foreign key (0022): the statement-level trigger refuses a
-    model_key without a registry row, with the foreign-key SQLSTATE and a clear message."""
+    """Cuts and map refuse a model_key without a registry row by their foreign keys. Scores
+    have none (0022) and one partition per package (0054): a row of an unknown package has no
+    partition to go to (23514, naming the key), and opening its scores is refused with the
+    foreign-key SQLSTATE."""
     rows = [{**VALID[table], "model_key": "k1"}, {**VALID[table], "model_key": "no_such_package"}]
     if table == "ml.woe_anchor_scores_v1":
         rows[1]["listing_id"] = 2
-    with pytest.raises(psycopg.errors.ForeignKeyViolation,
-                       match="no_such_package") as err, parents.transaction():
+        with pytest.raises(psycopg.errors.ForeignKeyViolation,
+                           match="no_such_package does not exist"), parents.transaction():
+            parents.execute("SELECT ml.woe_anchor_scores_open_v1('no_such_package')")
+    refusal = (psycopg.errors.CheckViolation if table == "ml.woe_anchor_scores_v1"
+               else psycopg.errors.ForeignKeyViolation)
+    with pytest.raises(refusal) as err, parents.transaction():
         for row in rows:
             _insert(parents, table, row)
-    assert err.value.diag.sqlstate == "23503"
+    assert "no_such_package" in (err.value.diag.message_detail or err.value.diag.message_primary)
     with parents.transaction():
         assert parents.execute(
             sql.SQL("SELECT count(*) FROM {} WHERE model_key = 'no_such_package'").format(

@@ -28,11 +28,11 @@ QUIET = {"log": lambda _m: None}
 
 
 @contextmanager
-def holding(url: str, table: str) -> Iterator[psycopg.Connection]:
-    """A session holding ACCESS EXCLUSIVE on `table` until the block ends (then it rolls back)."""
+def holding(url: str, table: str, mode: str = "ACCESS EXCLUSIVE") -> Iterator[psycopg.Connection]:
+    """A session holding a `mode` lock on `table` until the block ends (then it rolls back)."""
     with psycopg.connect(url) as holder:
-        holder.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
-            sql.Identifier(*table.split("."))))
+        holder.execute(sql.SQL("LOCK TABLE {} IN {} MODE").format(
+            sql.Identifier(*table.split(".")), sql.SQL(mode)))
         yield holder
         holder.rollback()
 
@@ -84,12 +84,13 @@ def test_killing_the_trainer_mid_persist_leaves_no_partial_package(make_database
 
     with (psycopg.connect(url, autocommit=True) as admin,
           as_role(url, TRAINER) as trainer,
-          holding(url, "ml.woe_anchor_scores_v1") as holder):
+          # Blocks attaching a partition, not reading or creating a table like the parent.
+          holding(url, "ml.woe_anchor_scores_v1", "SHARE UPDATE EXCLUSIVE") as holder):
         fit = in_thread(lambda: train.fit(
             trainer, train.FitOptions(n_folds=3, model_key="pkg_new"), **QUIET))
         statement = wait_blocked(admin, trainer.info.backend_pid, holder.info.backend_pid)
-        # Registry, cuts and map rows are written; the OOF scores are the last step.
-        assert "INSERT INTO ml.woe_anchor_scores_v1" in statement
+        # Registry, cuts, map and the OOF score rows are written; sealing them is the last step.
+        assert "woe_anchor_scores_seal_v1('pkg_new')" in statement
         assert served(url) == [("pkg_old",)]  # readers are not blocked meanwhile
         admin.execute("SELECT pg_terminate_backend(%s)", (trainer.info.backend_pid,))
         with pytest.raises(psycopg.OperationalError):
@@ -100,6 +101,8 @@ def test_killing_the_trainer_mid_persist_leaves_no_partial_package(make_database
                 sql.Identifier("ml", f"woe_anchor_{table}"))).fetchone() == (0,)
         assert c.execute("SELECT model_key FROM ml.woe_anchor_model_registry_v1 WHERE is_active"
                          ).fetchall() == [("pkg_old",)]
+        assert c.execute("SELECT to_regclass('ml.' || ml.woe_anchor_scores_partition_v1("
+                         "'pkg_new'))").fetchone() == (None,)  # nor its scores table
     assert served(url) == [("pkg_old",)]
 
 

@@ -120,6 +120,10 @@ def test_seed_database_adopts_the_alembic_schema(make_database, fresh_head_schem
             "SELECT fold_id, woe FROM ml.woe_anchor_map_v1 ORDER BY fold_id NULLS FIRST"
         ).fetchall() == [(None, -0.3), (0, -0.25)]
         assert c.execute("SELECT count(*), min(fold_id) FROM ml.woe_anchor_scores_v1").fetchone() == (2, 2)
+        # in their package's partition (0054), which the schema comparison leaves out as data
+        assert c.execute(
+            "SELECT DISTINCT tableoid::regclass::text = 'ml.' || ml.woe_anchor_scores_partition_v1("
+            "model_key) FROM ml.woe_anchor_scores_v1").fetchall() == [(True,)]
         assert c.execute("SELECT to_regnamespace('woe_seed_legacy')").fetchone()[0] is None
         # adopted packages are frozen like any other
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="immutable"):
