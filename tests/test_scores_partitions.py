@@ -6,7 +6,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from harness import migrate, synth, train
+from harness import migrate, proofs, synth, train
+from tests.conftest import ROOT
 from tests.roles import TRAINER, as_role
 
 QUIET = {"log": lambda _m: None}
@@ -178,3 +179,20 @@ def test_the_move_into_partitions_and_back_keeps_every_score(make_database):
         assert rows_and_partitions(c) == (before, [])
         assert c.execute("SELECT relkind FROM pg_class WHERE oid = 'ml.woe_anchor_scores_v1'::regclass"
                          ).fetchone() == ("r",)
+
+
+@pytest.mark.parametrize("break_it", [
+    "SELECT ml.woe_anchor_scores_open_v1('pkg_x')",  # opened, not sealed
+    "ALTER TABLE {pkg_a} DISABLE TRIGGER woe_anchor_scores_v1_freeze",
+    "DROP TRIGGER woe_anchor_scores_v1_no_truncate ON {pkg_a}",
+    "ALTER TABLE {pkg_a} RENAME TO scores_of_pkg_a",  # no longer found by its package's key
+])
+def test_the_partitions_proof_passes_and_lists_what_is_broken(trained, break_it):
+    proof = proofs.Proof.load(ROOT / "proofs" / "06_artifacts_scores_partitions_sealed.sql")
+    with psycopg.connect(trained) as c:
+        assert proofs.run_proof(c, proof).passed
+        table = partition(c, "pkg_a")
+        c.execute(REGISTRY_ROW, ("pkg_x",))
+        c.execute(break_it.format(pkg_a=table))
+        outcome = proofs.run_proof(c, proof)  # in the same transaction, then rolled back
+        assert not outcome.passed and outcome.seen == "rows = 1"
