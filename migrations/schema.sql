@@ -397,11 +397,8 @@ CREATE FUNCTION ml.reject_unsealed_scores() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-DECLARE
-    v_table regclass := to_regclass(format('ml.%I', ml.woe_anchor_scores_partition_v1(NEW.model_key)));
 BEGIN
-    IF v_table IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_inherits AS i WHERE i.inhrelid = v_table)
-    THEN
+    IF ml.woe_anchor_scores_state_v1(NEW.model_key) = 'open' THEN
         RAISE EXCEPTION 'the scores of WOE package % were opened and never sealed: commit refused',
             NEW.model_key
             USING ERRCODE = 'integrity_constraint_violation',
@@ -575,8 +572,7 @@ BEGIN
         RAISE EXCEPTION 'WOE package % is already committed: its scores cannot be opened',
             p_model_key USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF to_regclass(format('ml.%I', ml.woe_anchor_scores_partition_v1(p_model_key))) IS NOT NULL
-    THEN
+    IF ml.woe_anchor_scores_state_v1(p_model_key) <> 'absent' THEN
         RAISE EXCEPTION 'the scores of WOE package % are already open', p_model_key
             USING ERRCODE = 'duplicate_table';
     END IF;
@@ -600,27 +596,45 @@ CREATE FUNCTION ml.woe_anchor_scores_seal_v1(p_model_key text) RETURNS void
     AS $$
 DECLARE
     v_open boolean := ml.woe_anchor_package_open_v1(p_model_key);
-    v_table regclass := to_regclass(format('ml.%I', ml.woe_anchor_scores_partition_v1(p_model_key)));
+    v_state text := ml.woe_anchor_scores_state_v1(p_model_key);
 BEGIN
     IF v_open IS NOT TRUE THEN
         RAISE EXCEPTION 'WOE package % is not open in this transaction: its scores cannot be sealed',
             p_model_key USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF v_table IS NULL THEN
+    IF v_state = 'absent' THEN
         RAISE EXCEPTION 'the scores of WOE package % were not opened', p_model_key
             USING ERRCODE = 'undefined_table',
                   HINT = 'Call ml.woe_anchor_scores_open_v1 first.';
     END IF;
-    IF EXISTS (SELECT 1 FROM pg_inherits AS i WHERE i.inhrelid = v_table) THEN
+    IF v_state = 'sealed' THEN
         RAISE EXCEPTION 'the scores of WOE package % are already sealed', p_model_key
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    EXECUTE format('REVOKE INSERT ON %s FROM woe_trainer', v_table);
+    EXECUTE format('REVOKE INSERT ON ml.%I FROM woe_trainer',
+                   ml.woe_anchor_scores_partition_v1(p_model_key));
     PERFORM ml.woe_anchor_scores_attach_partition_v1(p_model_key);
 END
 $$;
 
 COMMENT ON FUNCTION ml.woe_anchor_scores_seal_v1(p_model_key text) IS 'Attaches the opened scores table of a package as its partition of ml.woe_anchor_scores_v1 (primary key built, rows frozen, the trainer''s INSERT revoked).';
+
+CREATE FUNCTION ml.woe_anchor_scores_state_v1(p_model_key text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_table regclass := to_regclass(format('ml.%I', ml.woe_anchor_scores_partition_v1(p_model_key)));
+BEGIN
+    IF v_table IS NULL THEN
+        RETURN 'absent';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_inherits AS i WHERE i.inhrelid = v_table) THEN
+        RETURN 'sealed';
+    END IF;
+    RETURN 'open';
+END
+$$;
 
 CREATE FUNCTION ml.woe_anchor_slices_v1(eval_cutoff timestamp with time zone) RETURNS TABLE(generation integer, listing_id bigint, t0 timestamp with time zone, slice text, y_slow21 smallint, label_ts timestamp with time zone, t0_day date)
     LANGUAGE sql STABLE PARALLEL SAFE

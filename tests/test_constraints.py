@@ -169,12 +169,12 @@ def test_bad_value_is_rejected_naming_the_column(parents, case):
     column_name = _constraint_column(case)
     if table == "src.listing_snapshots_t0":
         overrides = {"listing_id": 2, **overrides}  # the parent row already holds listing 1
+    row = {**VALID[table], **overrides}
     if column_name == "package":
         table = "ml." + parents.execute(
             "SELECT ml.woe_anchor_scores_partition_v1('k3')").fetchone()[0]
     with pytest.raises(psycopg.errors.CheckViolation) as err, parents.transaction():
-        _insert(parents, table, {**VALID["ml.woe_anchor_scores_v1" if column_name == "package"
-                                       else table], **overrides})
+        _insert(parents, table, row)
     assert column_name in err.value.diag.constraint_name
     assert column_name in str(err.value)
 

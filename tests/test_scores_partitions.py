@@ -121,23 +121,26 @@ def test_a_commit_with_open_scores_is_refused_and_leaves_nothing(trained):
 
 
 @pytest.mark.parametrize("steps, error, message", [
-    (["open('pkg_x')", "open('pkg_x')"], psycopg.errors.DuplicateTable, "already open"),
-    (["seal('pkg_x')"], psycopg.errors.UndefinedTable, "were not opened"),
-    (["open('pkg_x')", "seal('pkg_x')", "seal('pkg_x')"],
+    ([("open", "pkg_x"), ("open", "pkg_x")], psycopg.errors.DuplicateTable, "already open"),
+    ([("seal", "pkg_x")], psycopg.errors.UndefinedTable, "were not opened"),
+    ([("open", "pkg_x"), ("seal", "pkg_x"), ("seal", "pkg_x")],
      psycopg.errors.ObjectNotInPrerequisiteState, "already sealed"),
-    (["open('pkg_a')"], psycopg.errors.InsufficientPrivilege, "pkg_a is already committed"),
-    (["seal('pkg_a')"], psycopg.errors.InsufficientPrivilege, "pkg_a is not open"),
-    (["open('pkg_nowhere')"], psycopg.errors.ForeignKeyViolation, "pkg_nowhere does not exist"),
-    (["seal('pkg_nowhere')"], psycopg.errors.InsufficientPrivilege, "pkg_nowhere is not open"),
+    ([("open", "pkg_a")], psycopg.errors.InsufficientPrivilege, "pkg_a is already committed"),
+    ([("seal", "pkg_a")], psycopg.errors.InsufficientPrivilege, "pkg_a is not open"),
+    ([("open", "pkg_nowhere")], psycopg.errors.ForeignKeyViolation, "pkg_nowhere does not exist"),
+    ([("seal", "pkg_nowhere")], psycopg.errors.InsufficientPrivilege, "pkg_nowhere is not open"),
 ])
 def test_open_and_seal_refuse_out_of_order_calls(trained, steps, error, message):
+    def call(step: str, key: str) -> None:
+        c.execute(f"SELECT ml.woe_anchor_scores_{step}_v1(%s)", (key,))
+
     with as_role(trained, TRAINER) as c:
         c.execute(REGISTRY_ROW, ("pkg_x",))
         *first, last = steps
         for step in first:
-            c.execute(f"SELECT ml.woe_anchor_scores_{step.replace('(', '_v1(', 1)}")
+            call(*step)
         with pytest.raises(error, match=message):
-            c.execute(f"SELECT ml.woe_anchor_scores_{last.replace('(', '_v1(', 1)}")
+            call(*last)
         c.rollback()
 
 

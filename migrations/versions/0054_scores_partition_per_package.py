@@ -167,6 +167,25 @@ COMMENT ON FUNCTION ml.woe_anchor_scores_partition_v1(text) IS
     'The name (in schema ml) of the partition of ml.woe_anchor_scores_v1 holding a package''s '
     'scores.';
 
+-- Where a package's scores table is: 'absent' (not opened), 'open' (not yet a partition) or
+-- 'sealed' (attached). Open, seal and the commit-time check all decide by it.
+CREATE FUNCTION ml.woe_anchor_scores_state_v1(p_model_key text) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+    v_table regclass := to_regclass(format('ml.%I', ml.woe_anchor_scores_partition_v1(p_model_key)));
+BEGIN
+    IF v_table IS NULL THEN
+        RETURN 'absent';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_inherits AS i WHERE i.inhrelid = v_table) THEN
+        RETURN 'sealed';
+    END IF;
+    RETURN 'open';
+END
+$function$;
+
 -- The two steps shared by open/seal and by this revision's move of the existing scores.
 CREATE FUNCTION ml.woe_anchor_scores_create_partition_v1(p_model_key text) RETURNS text
 LANGUAGE plpgsql
@@ -218,8 +237,7 @@ BEGIN
         RAISE EXCEPTION 'WOE package % is already committed: its scores cannot be opened',
             p_model_key USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF to_regclass(format('ml.%I', ml.woe_anchor_scores_partition_v1(p_model_key))) IS NOT NULL
-    THEN
+    IF ml.woe_anchor_scores_state_v1(p_model_key) <> 'absent' THEN
         RAISE EXCEPTION 'the scores of WOE package % are already open', p_model_key
             USING ERRCODE = 'duplicate_table';
     END IF;
@@ -239,22 +257,23 @@ SET search_path = pg_catalog, pg_temp
 AS $function$
 DECLARE
     v_open boolean := ml.woe_anchor_package_open_v1(p_model_key);
-    v_table regclass := to_regclass(format('ml.%I', ml.woe_anchor_scores_partition_v1(p_model_key)));
+    v_state text := ml.woe_anchor_scores_state_v1(p_model_key);
 BEGIN
     IF v_open IS NOT TRUE THEN
         RAISE EXCEPTION 'WOE package % is not open in this transaction: its scores cannot be sealed',
             p_model_key USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF v_table IS NULL THEN
+    IF v_state = 'absent' THEN
         RAISE EXCEPTION 'the scores of WOE package % were not opened', p_model_key
             USING ERRCODE = 'undefined_table',
                   HINT = 'Call ml.woe_anchor_scores_open_v1 first.';
     END IF;
-    IF EXISTS (SELECT 1 FROM pg_inherits AS i WHERE i.inhrelid = v_table) THEN
+    IF v_state = 'sealed' THEN
         RAISE EXCEPTION 'the scores of WOE package % are already sealed', p_model_key
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    EXECUTE format('REVOKE INSERT ON %s FROM {trainer}', v_table);
+    EXECUTE format('REVOKE INSERT ON ml.%I FROM {trainer}',
+                   ml.woe_anchor_scores_partition_v1(p_model_key));
     PERFORM ml.woe_anchor_scores_attach_partition_v1(p_model_key);
 END
 $function$;
@@ -266,11 +285,8 @@ CREATE FUNCTION ml.reject_unsealed_scores() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $function$
-DECLARE
-    v_table regclass := to_regclass(format('ml.%I', ml.woe_anchor_scores_partition_v1(NEW.model_key)));
 BEGIN
-    IF v_table IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_inherits AS i WHERE i.inhrelid = v_table)
-    THEN
+    IF ml.woe_anchor_scores_state_v1(NEW.model_key) = 'open' THEN
         RAISE EXCEPTION 'the scores of WOE package % were opened and never sealed: commit refused',
             NEW.model_key
             USING ERRCODE = 'integrity_constraint_violation',
@@ -349,6 +365,7 @@ DROP FUNCTION ml.woe_anchor_scores_seal_v1(text);
 DROP FUNCTION ml.woe_anchor_scores_open_v1(text);
 DROP FUNCTION ml.woe_anchor_scores_attach_partition_v1(text);
 DROP FUNCTION ml.woe_anchor_scores_create_partition_v1(text);
+DROP FUNCTION ml.woe_anchor_scores_state_v1(text);
 DROP FUNCTION ml.woe_anchor_scores_partition_v1(text);
 """
         + PREVIOUS_INSERT_TRIGGER
