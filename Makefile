@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-pg15 lint schema clean
+.PHONY: demo test test-pg15 lint schema bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +26,17 @@ test-pg15: $(STAMP)
 
 ## lint: ruff on the code, squawk on the offline migration SQL
 lint: $(STAMP)
-	$(VENV)/bin/ruff check harness tests migrations
+	$(VENV)/bin/ruff check harness tests migrations bench
 	$(PY) -m harness.lint_migrations
 
 ## schema: regenerate migrations/schema.sql from a fresh upgrade head
 schema: $(STAMP)
 	$(PY) -m harness.schema_snapshot --write
+
+## bench: the training benchmark (bench/bench_train.py $(ARGS)); installs the bench extra (pandas)
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) bench/bench_train.py $(ARGS)
 
 clean:
 	rm -rf $(VENV)

@@ -1,6 +1,7 @@
 """Benchmark: in-database fit + 5-fold OOF + persist vs the seed's way (rows into Python).
 
-``python bench/bench_train.py --rows 100000 1000000`` creates one scratch database per size on
+``make bench ARGS="--rows 100000 1000000"`` (or ``python bench/bench_train.py ...`` after
+``pip install -e '.[bench]'``: the baselines need pandas) creates one scratch database per size on
 the embedded server (or --admin-url), loads harness.synth data, then in separate child
 processes (so each peak RSS is its own) runs
   * sql:      harness.train.fit (the in-database trainer), and
@@ -367,7 +368,11 @@ def _settle(url: str) -> None:
 
 def _child(mode: str, url: str) -> dict:
     done = subprocess.run([sys.executable, __file__, "--child", *mode.split(), "--url", url],
-                          capture_output=True, text=True, check=True)
+                          check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        # the child's traceback names the cause (e.g. pandas missing: install the bench extra)
+        raise SystemExit(f"bench_train: the {mode} run failed (exit {done.returncode}):\n"
+                         f"{done.stderr.strip()}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
