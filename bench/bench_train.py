@@ -1,9 +1,9 @@
 """Benchmark: in-database fit + 5-fold OOF + persist vs the seed's way (rows into Python).
 
 ``make bench ARGS="--rows 100000 1000000"`` (or ``python bench/bench_train.py ...`` after
-``pip install -e '.[bench]'``: the baselines need pandas) creates one scratch database per size on
-the embedded server (or --admin-url), loads harness.synth data, then in separate child
-processes (so each peak RSS is its own) runs
+``pip install -e '.[bench]'``: the baselines need pandas) creates one scratch database per
+size on the embedded server (or --admin-url), loads harness.synth data, then in separate
+child processes (so each peak RSS is its own) runs
   * sql:      harness.train.fit (the in-database trainer), and
   * baseline (pandas bands): the seed's trainer (its compute_woe_anchor_oof): fetch the raw
               train_sold rows (features and outcomes) into pandas; per fit (5 folds, then the
@@ -18,7 +18,8 @@ Each baseline's OOF logits are compared with the sql package's (untimed): same f
 the largest difference is printed.
 The sql mode runs once before the baselines and once after them; each ratio baseline / sql
 is taken against the mean of those two runs. Reports wall time per phase, peak RSS of the
-Python process and the server's temp_bytes delta (pg_stat_database). Figures go to stdout as JSON lines.
+Python process and the server's temp_bytes delta (pg_stat_database). Figures go to stdout as
+JSON lines.
 """
 
 from __future__ import annotations
@@ -427,12 +428,12 @@ def main() -> int:
                 # the baselines' WAL).
                 sql_runs.append(_child("sql", url))
                 print(json.dumps(sql_runs[-1]), flush=True)
-            sql_mean = sum(r["wall_s"] for r in sql_runs) / len(sql_runs)
-            for base in bases:
-                print(json.dumps({"listings": n, "baseline": base["mode"],
-                                  "sql_wall_s": [r["wall_s"] for r in sql_runs],
-                                  "speedup_baseline_over_sql":
-                                  round(base["wall_s"] / sql_mean, 1)}), flush=True)
+                sql_mean = sum(r["wall_s"] for r in sql_runs) / len(sql_runs)
+                for base in bases:
+                    print(json.dumps({"listings": n, "baseline": base["mode"],
+                                      "sql_wall_s": [r["wall_s"] for r in sql_runs],
+                                      "speedup_baseline_over_sql":
+                                      round(base["wall_s"] / sql_mean, 1)}), flush=True)
         finally:
             with psycopg.connect(admin, autocommit=True) as c:
                 c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
