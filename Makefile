@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test test-pg15 lint schema bench clean
 
@@ -34,12 +33,8 @@ lint: $(STAMP)
 schema: $(STAMP)
 	$(PY) -m harness.schema_snapshot --write
 
-$(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
-	touch $(BENCH_STAMP)
-
-## bench: the training benchmark (bench/bench_train.py $(ARGS)); installs the bench extra (pandas)
-bench: $(BENCH_STAMP)
+## bench: the training benchmark (bench/bench_train.py $(ARGS)); the dev install has pandas
+bench: $(STAMP)
 	$(PY) bench/bench_train.py $(ARGS)
 
 clean:
