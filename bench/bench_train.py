@@ -17,7 +17,10 @@ child processes (so each peak RSS is its own) runs
 Each baseline's OOF logits are compared with the sql package's (untimed): same folds, and
 the largest difference is printed.
 The sql mode runs once before the baselines and once after them; each ratio baseline / sql
-is taken against the mean of those two runs. Reports wall time per phase, peak RSS of the
+is taken against the mean of those two runs. With ``--rounds N`` that is repeated N times on
+the same data (sql, baselines, sql, baselines, ..., sql: N + 1 sql fits), and a last line per
+baseline gives the N ratios with their median and range, so one command shows how reliable a
+ratio is on a noisy machine. Reports wall time per phase, peak RSS of the
 Python process and the server's temp_bytes delta (pg_stat_database). Figures go to stdout as
 JSON lines.
 """
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -368,6 +372,16 @@ def _settle(url: str) -> None:
         conn.execute("CHECKPOINT")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _child(mode: str, url: str) -> dict:
     done = subprocess.run([sys.executable, __file__, "--child", *mode.split(), "--url", url],
                           check=False, capture_output=True, text=True)
@@ -389,6 +403,10 @@ def main() -> int:
                              "fit); sql: rows banded by the SQL definition, only the fit in "
                              "pandas (stricter). Default: both; none with no value")
     parser.add_argument("--no-baseline", action="store_true", help="same as --baselines")
+    parser.add_argument("--rounds", type=_positive, default=1,
+                        help="rounds of the baselines per size, each followed by one more sql "
+                             "fit (ratios against the two sql fits around each round); with "
+                             "more than one, a summary line gives the median and range")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -417,23 +435,32 @@ def main() -> int:
                               "server": version}), flush=True)
             sql_runs = [_child("sql", url)]
             print(json.dumps(sql_runs[0]), flush=True)
-            bases = []
-            for bands in args.baselines:
-                bases.append(_child(f"baseline {bands}", url))
-                print(json.dumps(bases[-1]), flush=True)
-            if bases:
+            ratios: dict[str, list[float]] = {}
+            for _round in range(args.rounds if args.baselines else 0):
+                bases = []
+                for bands in args.baselines:
+                    bases.append(_child(f"baseline {bands}", url))
+                    print(json.dumps(bases[-1]), flush=True)
                 # The sql fit again after the baselines: the VM's speed drifts by up to 1.4x
                 # within minutes, so each ratio is taken against the mean of the two sql runs
                 # that bracket the baselines (the second one also pays for any checkpoint of
                 # the baselines' WAL).
                 sql_runs.append(_child("sql", url))
                 print(json.dumps(sql_runs[-1]), flush=True)
-                sql_mean = sum(r["wall_s"] for r in sql_runs) / len(sql_runs)
+                bracket = sql_runs[-2:]
+                sql_mean = sum(r["wall_s"] for r in bracket) / len(bracket)
                 for base in bases:
+                    ratio = round(base["wall_s"] / sql_mean, 1)
+                    ratios.setdefault(base["mode"], []).append(ratio)
                     print(json.dumps({"listings": n, "baseline": base["mode"],
-                                      "sql_wall_s": [r["wall_s"] for r in sql_runs],
-                                      "speedup_baseline_over_sql":
-                                      round(base["wall_s"] / sql_mean, 1)}), flush=True)
+                                      "sql_wall_s": [r["wall_s"] for r in bracket],
+                                      "speedup_baseline_over_sql": ratio}), flush=True)
+            if args.rounds > 1:
+                for mode, values in ratios.items():
+                    print(json.dumps({"listings": n, "baseline": mode, "rounds": len(values),
+                                      "speedups": values,
+                                      "median": statistics.median(values),
+                                      "min": min(values), "max": max(values)}), flush=True)
         finally:
             with psycopg.connect(admin, autocommit=True) as c:
                 c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(

@@ -7,6 +7,9 @@ means something if both produce the same OOF scores. bench_train checks that on 
 
 from __future__ import annotations
 
+import json
+import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -48,3 +51,33 @@ def test_baseline_refuses_a_package_it_did_not_compute(make_database):
     url, _report = _trained_database(make_database, train.FitOptions(eps=2.0))
     with pytest.raises(SystemExit, match="disagrees with the sql package"):
         bench_train.run_baseline(url, "pandas")
+
+
+def test_rounds_bracket_each_baseline_by_sql_fits_and_summarise(admin_url):
+    # --rounds 2: sql, baseline, sql, baseline, sql; each ratio against the two sql fits
+    # around its round, and a summary of exactly those ratios.
+    done = subprocess.run(
+        [sys.executable, bench_train.__file__, "--admin-url", admin_url, "--rows", "2000",
+         "--baselines", "pandas", "--rounds", "2"],
+        check=True, capture_output=True, text=True)
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    sql_walls = [line["wall_s"] for line in lines if line.get("mode") == "sql"]
+    bases = [line for line in lines if line.get("mode") == "baseline (pandas bands)"]
+    ratios = [line for line in lines if "speedup_baseline_over_sql" in line]
+    (summary,) = [line for line in lines if "speedups" in line]
+    assert len(sql_walls) == 3 and len(bases) == 2 and len(ratios) == 2
+    for k, (base, ratio) in enumerate(zip(bases, ratios, strict=True)):
+        bracket = sql_walls[k:k + 2]
+        assert ratio["sql_wall_s"] == bracket
+        assert ratio["speedup_baseline_over_sql"] == round(base["wall_s"] / (sum(bracket) / 2), 1)
+    values = [r["speedup_baseline_over_sql"] for r in ratios]
+    assert summary["speedups"] == values and summary["rounds"] == 2
+    assert summary["median"] == statistics.median(values)
+    assert (summary["min"], summary["max"]) == (min(values), max(values))
+
+
+@pytest.mark.parametrize("rounds", ["0", "two"])
+def test_rounds_must_be_a_positive_whole_number(rounds):
+    done = subprocess.run([sys.executable, bench_train.__file__, "--rounds", rounds],
+                          check=False, capture_output=True, text=True)
+    assert done.returncode == 2 and "--rounds" in done.stderr
