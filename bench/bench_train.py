@@ -20,9 +20,8 @@ The sql mode runs once before the baselines and once after them; each ratio base
 is taken against the mean of those two runs. With ``--rounds N`` that is repeated N times on
 the same data (sql, baselines, sql, baselines, ..., sql: N + 1 sql fits), and a last line per
 baseline gives the N ratios with their median and range, so one command shows how reliable a
-ratio is on a noisy machine. Reports wall time per phase, peak RSS of the
-Python process and the server's temp_bytes delta (pg_stat_database). Figures go to stdout as
-JSON lines.
+ratio is on a noisy machine. Reports wall time per phase, peak RSS of the Python process and
+the server's temp_bytes delta (pg_stat_database). Figures go to stdout as JSON lines.
 """
 
 from __future__ import annotations
