@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness import certify, dataset_hash, db, synth
 from harness import policy as policies
+from harness.cli import positive_int
 from tests.conftest import upgrade
 from tests.packages import insert_package
 
@@ -121,10 +122,13 @@ def build(admin_url: str, name: str, listings: int, seed: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/bench_certify.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--listings", type=int, default=1_000_000)
+    parser.add_argument("--listings", type=positive_int, default=1_000_000,
+                        help="listings in the scratch database (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=0, help="harness.synth seed")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--guard-pairs", type=int, default=12)
+    parser.add_argument("--repeat", type=positive_int, default=5,
+                        help="rounds of the view timings and the dataset hashes (default 5)")
+    parser.add_argument("--guard-pairs", type=positive_int, default=12,
+                        help="adjacent guarded/unguarded scan pairs (default 12)")
     parser.add_argument("--keep", action="store_true",
                         help="reuse the scratch database of an earlier run (built if missing)")
     db.add_database_url_argument(parser)

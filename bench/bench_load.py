@@ -35,6 +35,7 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness import certify, db, embedded, migrate, synth, train
+from harness.cli import positive_int
 from tests.load import Outcome, read_until
 from tests.roles import CERTIFIER, READER, TRAINER, as_role, login_member
 
@@ -119,9 +120,11 @@ def switch(url: str, clients: int, rows: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=int, default=20, help="per pgbench phase")
+    parser.add_argument("--rows", type=positive_int, default=100_000,
+                        help="listings in the scratch database (default 100,000)")
+    parser.add_argument("--clients", type=positive_int, default=16,
+                        help="concurrent pgbench clients (default 16)")
+    parser.add_argument("--seconds", type=positive_int, default=20, help="per pgbench phase")
     parser.add_argument("--admin-url", help="server to create the scratch database on "
                         "(default: the embedded one)")
     args = parser.parse_args(argv)

@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness import db, synth, train
 from harness import train_sql as q
+from harness.cli import positive_int
 
 
 def _peak_rss_mb() -> float:
@@ -371,16 +372,6 @@ def _settle(url: str) -> None:
         conn.execute("CHECKPOINT")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
 def _child(mode: str, url: str) -> dict:
     done = subprocess.run([sys.executable, __file__, "--child", *mode.split(), "--url", url],
                           check=False, capture_output=True, text=True)
@@ -393,7 +384,7 @@ def _child(mode: str, url: str) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000],
+    parser.add_argument("--rows", type=positive_int, nargs="+", default=[100_000, 1_000_000],
                         help="listings to generate (training rows are about 90%% of them)")
     parser.add_argument("--admin-url", help="server to create scratch databases on")
     parser.add_argument("--baselines", nargs="*", choices=tuple(BASELINES),
@@ -402,7 +393,7 @@ def main() -> int:
                              "fit); sql: rows banded by the SQL definition, only the fit in "
                              "pandas (stricter). Default: both; none with no value")
     parser.add_argument("--no-baseline", action="store_true", help="same as --baselines")
-    parser.add_argument("--rounds", type=_positive, default=1,
+    parser.add_argument("--rounds", type=positive_int, default=1,
                         help="rounds of the baselines per size, each followed by one more sql "
                              "fit (ratios against the two sql fits around each round); with "
                              "more than one, a summary line gives the median and range")

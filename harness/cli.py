@@ -11,6 +11,7 @@ Errors are one line on stderr naming what was wrong, never a traceback.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 
@@ -27,6 +28,17 @@ _MISSING_SCHEMA = (psycopg.errors.InvalidSchemaName, psycopg.errors.UndefinedTab
 
 class BadInput(ValueError):
     """Input a command cannot use (exit status 2); nothing was written."""
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a count of rows, rounds, clients...)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def describe(exc: psycopg.Error) -> str:
