@@ -168,7 +168,12 @@ def _effect(band: str) -> sql.Composed:
 
 
 def _outcomes_sql() -> sql.Composed:
-    """Outcomes from the planted log-odds of each listing's bands (one banding definition)."""
+    """Outcomes from the planted log-odds of each listing's bands (one banding definition).
+
+    Written in key order, as the other two tables are (generate_series), whatever join plan
+    the load gets: sources appended in time order are stored that way, and the trainer reads
+    ordered sources with ordered merge joins (harness.train_sql.SOURCES_IN_KEY_ORDER).
+    """
     row = sql.SQL("s.listing_id")  # the row number the other two tables were drawn with
     logit = sql.SQL(" + ").join(
         [_float8(BASE_LOGIT)]
@@ -208,6 +213,7 @@ FROM (
       ON v.generation = s.generation AND v.listing_id = s.listing_id
 ) AS b
 ) AS d
+ORDER BY d.generation, d.listing_id, d.t0
 """
     ).format(
         logit=logit,

@@ -197,6 +197,22 @@ ORDER BY x.generation, x.listing_id, x.t0
     first_days=_param("first_days"),
 )
 
+# Whether the three sources are stored in the order of their keys (ANALYZE's correlation of
+# generation and listing_id at least 0.99 in each; no statistics counts as not ordered). Then
+# train.fit lets CREATE_ROWS use ordered merge joins over the primary keys instead of parallel
+# hash joins: the index scans read the tables nearly sequentially and the rows come out in key
+# order with no sort (1.1M listings: 1.2-1.8 s against 1.8-2.3 s). On sources in random order
+# the same plan reads the heaps at random (6-8 s against 2.6-3.8 s), so it is only taken here.
+SOURCES_IN_KEY_ORDER = sql.SQL(
+    """
+SELECT count(*) = 6 AND coalesce(bool_and(s.correlation >= 0.99), false)
+FROM pg_catalog.pg_stats AS s
+WHERE s.schemaname = 'src' AND NOT s.inherited
+  AND s.tablename IN ('listing_outcomes', 'listing_snapshots_t0', 'listing_vision_features')
+  AND s.attname IN ('generation', 'listing_id')
+"""
+)
+
 # fit -1 is the final mapping; folds 0..K-1 exist only when out-of-fold scoring is on.
 CREATE_FITS = sql.SQL(
     """
@@ -624,7 +640,7 @@ INSERT_FIT_REPORT = sql.SQL(
 
 # The trainer's statements: their text is part of code_sha256.
 FIT_STATEMENTS = (
-    SLICE_COUNTS, CREATE_ROWS, CREATE_FITS, CREATE_CUTS, CREATE_PRESENT_CODES,
+    SLICE_COUNTS, SOURCES_IN_KEY_ORDER, CREATE_ROWS, CREATE_FITS, CREATE_CUTS, CREATE_PRESENT_CODES,
     CREATE_JOINT_SUMS, CREATE_TOTALS, FIT_TOTALS, CREATE_MAP, CREATE_LOOKUP,
     CREATE_OOF, CREATE_EVAL_SCORES, OOF_METRICS, EVAL_METRICS, INFORMATION_VALUE,
     LOCK_REGISTRY, DEACTIVATE_ALL, INSERT_REGISTRY, INSERT_CUTS, INSERT_MAP, OPEN_SCORES,
