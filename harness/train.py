@@ -287,8 +287,9 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
 
         cur.execute(q.CREATE_FITS, params)
         cur.execute(q.CREATE_CUTS)
-        cur.execute(q.CREATE_PRESENT_CODES)
-        cur.execute(q.CREATE_JOINT_SUMS)
+        params.update(zip(("c1", "c2"), cur.execute("SELECT c1, c2 FROM woe_cuts").fetchone(),
+                          strict=True))
+        cur.execute(q.CREATE_JOINT_SUMS, params)
         cur.execute(q.CREATE_TOTALS)
         for (fit_id, n_rows, n_pos_fit, n_neg_fit, total_pos, total_neg, _rate,
              _logit) in cur.execute(q.FIT_TOTALS):
@@ -309,11 +310,11 @@ def fit(conn: psycopg.Connection, options: FitOptions = FitOptions(),
 
         oof_auc = oof_brier = None
         if options.oof:
-            cur.execute(q.CREATE_OOF)
+            cur.execute(q.CREATE_OOF, params)
             _n, oof_auc, oof_brier = cur.execute(q.OOF_METRICS).fetchone()
         clock.lap("oof")
 
-        cur.execute(q.CREATE_EVAL_SCORES)
+        cur.execute(q.CREATE_EVAL_SCORES, params)
         _n, eval_auc, eval_brier = cur.execute(q.EVAL_METRICS).fetchone()
         iv = {name: value for name, value in cur.execute(q.INFORMATION_VALUE)}
         # What the fit measured; kept with the package (ml.woe_anchor_fit_report_v1) too.

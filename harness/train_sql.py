@@ -10,9 +10,9 @@ fold_id NULL), k >= 0 is the fit for fold k (all train_sold rows outside fold k)
 band sums are the sum of the other folds' per-(fold, band, value) aggregates, computed in one
 pass, so the cost grows with rows, not rows x folds. All fits share the thresholds, the
 presentation cuts (taken from the final training set) and ref_ts (SPEC 6). The present band
-needs the cuts, so it is not stored with the other bands: the banding function gives the code
-of each presentation bucket (the intervals between the cuts) on one representative row, and
-rows look their code up by bucket.
+needs the cuts, so it is not stored with the other bands: the statements after the cuts band
+each row's stored presentation score with ml.woe_anchor_present_code_v1, the function the
+banding definition itself calls for that band.
 
 Bands always come from ml.woe_anchor_band_codes_v1 (as codes: positions in
 ml.woe_anchor_band_labels_v1, so a fit's map is an array indexed by code) and scores from
@@ -40,7 +40,7 @@ VISION_FEATURES = (
 
 BANDING_FUNCTIONS = (
     "ml.woe_anchor_has_assets_v1", "ml.woe_anchor_presentation_score_v1",
-    "ml.woe_anchor_band_labels_v1", "ml.woe_anchor_band_code_v1", "ml.woe_anchor_band_codes_v1",
+    "ml.woe_anchor_present_code_v1", "ml.woe_anchor_band_labels_v1", "ml.woe_anchor_band_code_v1", "ml.woe_anchor_band_codes_v1",
     "ml.woe_anchor_bands_v1", "ml.woe_anchor_logit_v1", "ml.woe_anchor_probability_v1",
     "ml.woe_anchor_slices_v1", "ml.woe_anchor_default_eval_cutoff_v1",
 )
@@ -61,16 +61,6 @@ def _bands_call(t0: sql.Composable, snapshot: dict[str, sql.Composable],
 
 def _col(alias: str, name: str) -> sql.Identifier:
     return sql.Identifier(alias, name)
-
-
-def present_band(vision: str, cuts: str) -> sql.Composed:
-    """The present band code of a source vision row under one fit's cuts, from the one definition
-    (the other bands' inputs are NULL: only the present field is read)."""
-    call = _bands_call(
-        NULL, {}, {c: _col(vision, c) for c in VISION_FEATURES},
-        [NULL] * 4, [_col(cuts, "c1"), _col(cuts, "c2")],
-    )
-    return sql.SQL("({}).present").format(call)
 
 
 def _param(name: str) -> sql.Placeholder:
@@ -239,56 +229,13 @@ FROM (
 """
 )
 
-# The present band code of every presentation score, as a lookup: the scores are bucketed by the
-# sorted distinct cuts (width_bucket(score, edges) = i means edges[i] <= score < edges[i+1],
-# the same half-open intervals as the band's "< c1", "< c2" tests), and codes[i + 1] is the
-# code the banding function gives one representative source row of bucket i (the lowest
-# (generation, listing_id) among the bucket's lowest-scoring rows), so the "< c1" rule is
-# spelled only in the banding function. Buckets come from every row with assets, training and
-# evaluation; a bucket without rows has no code.
-CREATE_PRESENT_CODES = sql.SQL(
-    """
-CREATE TEMPORARY TABLE woe_present_codes ON COMMIT DROP AS
-WITH edges AS (
-    SELECT array_agg(DISTINCT e.cut ORDER BY e.cut) AS edges
-    FROM woe_cuts AS c
-    CROSS JOIN LATERAL (VALUES (c.c1), (c.c2)) AS e(cut)
-), bucket_low AS (
-    SELECT width_bucket(r.presentation_score, (SELECT e.edges FROM edges AS e)) AS bucket,
-           min(r.presentation_score) AS score
-    FROM woe_rows AS r
-    WHERE r.has_assets
-    GROUP BY 1
-), representative AS (
-    SELECT DISTINCT ON (1)
-           width_bucket(r.presentation_score, (SELECT e.edges FROM edges AS e)) AS bucket,
-           r.generation, r.listing_id
-    FROM woe_rows AS r
-    WHERE r.presentation_score IN (SELECT b.score FROM bucket_low AS b)
-    ORDER BY 1, r.generation, r.listing_id
-), bucket_code AS (
-    SELECT p.bucket,
-           (SELECT {present}
-            FROM src.listing_vision_features AS v
-            WHERE v.generation = p.generation AND v.listing_id = p.listing_id) AS band_code
-    FROM representative AS p
-    CROSS JOIN woe_cuts AS c
-)
-SELECT e.edges,
-       (SELECT array_agg(bc.band_code ORDER BY b.bucket)
-        FROM generate_series(0, cardinality(e.edges)) AS b(bucket)
-        LEFT JOIN bucket_code AS bc ON bc.bucket = b.bucket) AS codes
-FROM edges AS e
-"""
-).format(present=present_band("v", "c"))
-
-
 def _band_code(band: str) -> sql.Composable:
-    """The code of a woe_rows row r's band: stored, except present (its cuts come later)."""
+    """The code of a woe_rows row r's band: stored, except present, banded from the stored score
+    under the cuts (bound as %(c1)s, %(c2)s: read back from woe_cuts once they exist; as bound
+    constants they let the function inline, as subqueries they would not)."""
     if band == "present":
-        return sql.SQL("(SELECT p.codes FROM woe_present_codes AS p)"
-                       "[width_bucket(r.presentation_score,"
-                       " (SELECT p.edges FROM woe_present_codes AS p)) + 1]")
+        return sql.SQL("ml.woe_anchor_present_code_v1(r.presentation_score, {}::float8, "
+                       "{}::float8)").format(_param("c1"), _param("c2"))
     return sql.SQL("r.{}").format(sql.Identifier(band))
 
 
@@ -640,7 +587,7 @@ INSERT_FIT_REPORT = sql.SQL(
 
 # The trainer's statements: their text is part of code_sha256.
 FIT_STATEMENTS = (
-    SLICE_COUNTS, SOURCES_IN_KEY_ORDER, CREATE_ROWS, CREATE_FITS, CREATE_CUTS, CREATE_PRESENT_CODES,
+    SLICE_COUNTS, SOURCES_IN_KEY_ORDER, CREATE_ROWS, CREATE_FITS, CREATE_CUTS,
     CREATE_JOINT_SUMS, CREATE_TOTALS, FIT_TOTALS, CREATE_MAP, CREATE_LOOKUP,
     CREATE_OOF, CREATE_EVAL_SCORES, OOF_METRICS, EVAL_METRICS, INFORMATION_VALUE,
     LOCK_REGISTRY, DEACTIVATE_ALL, INSERT_REGISTRY, INSERT_CUTS, INSERT_MAP, OPEN_SCORES,

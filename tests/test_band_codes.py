@@ -42,8 +42,10 @@ def test_labels_are_exactly_the_band_values(conn):
 
 
 def test_every_code_constant_names_a_label_and_every_label_is_reachable(conn):
-    definition = conn.execute(
-        "SELECT pg_get_functiondef('ml.woe_anchor_band_codes_v1'::regproc)").fetchone()[0]
+    definition = conn.execute(  # the definition and the present band's rule, which it calls
+        "SELECT string_agg(pg_get_functiondef(f::regproc), E'\\n') FROM unnest(ARRAY["
+        "'ml.woe_anchor_band_codes_v1', 'ml.woe_anchor_present_code_v1']) AS f").fetchone()[0]
+    assert "ml.woe_anchor_present_code_v1(" in definition.split("CREATE OR REPLACE")[1]
     used = set(CODE_CALL.findall(definition))
     assert used, "no code constants found: the definition's text format changed"
     every_label = {(band, value) for band in BAND_ORDER for value in labels(conn, band)}
@@ -76,4 +78,38 @@ def test_code_constants_are_folded_at_plan_time(url):
             "EXPLAIN (VERBOSE, COSTS OFF) SELECT woe_logit FROM ml.woe_anchor_scores_live_v1"))
     # inlined and folded: no banding function is called per row, the codes are constants
     assert "woe_anchor_band_code" not in plan and "woe_anchor_bands_v1" not in plan
+    assert "woe_anchor_present_code" not in plan and "woe_anchor_presentation_score" not in plan
     assert "'2'::smallint" in plan
+
+
+# 0055's rule for the present band, as ml.woe_anchor_band_codes_v1 spelled it inline before.
+PREVIOUS_PRESENT_RULE = """
+CASE
+    WHEN c1 IS NULL OR c2 IS NULL THEN NULL
+    WHEN score < c1 THEN ml.woe_anchor_band_code_v1('present', 'present_lo')
+    WHEN score < c2 THEN ml.woe_anchor_band_code_v1('present', 'present_mid')
+    ELSE ml.woe_anchor_band_code_v1('present', 'present_hi')
+END
+"""
+
+
+def test_present_code_is_the_previous_rule_for_every_input(conn):
+    values = ("NULL", "'NaN'", "'-Infinity'", "'Infinity'", "-1.5", "0", "0.25", "0.5", "0.75",
+              "1", "2.5")
+    grid = ", ".join(f"({v}::float8)" for v in values)
+    rows = conn.execute(f"""
+        SELECT count(*),
+               count(*) FILTER (WHERE ml.woe_anchor_present_code_v1(score, c1, c2)
+                                      IS DISTINCT FROM ({PREVIOUS_PRESENT_RULE})),
+               count(DISTINCT ml.woe_anchor_present_code_v1(score, c1, c2))
+        FROM (VALUES {grid}) AS s(score)
+        CROSS JOIN (VALUES {grid}) AS a(c1)
+        CROSS JOIN (VALUES {grid}) AS b(c2)
+        WHERE score IS NOT NULL
+    """).fetchone()
+    total, different, codes = rows
+    assert total > 1000 and codes == 3
+    assert different == 0
+    # a NULL score (no assets: the definition never asks) has no band
+    assert conn.execute(
+        "SELECT ml.woe_anchor_present_code_v1(NULL, 0.2, 0.4)").fetchone()[0] is None
