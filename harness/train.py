@@ -147,10 +147,12 @@ def _enlarge_temp_buffers(cur: psycopg.ClientCursor) -> None:
 
 
 # What CREATE_ROWS changes when the sources are stored in key order (train_sql's
-# SOURCES_IN_KEY_ORDER says why): no parallel hash joins, so the planner takes the ordered merge
-# joins over the primary keys, and the leader only merges and writes the workers' rows (on 2
-# cores a leader that also joins slows the workers: 1.2-1.5 s against 1.8-1.9 s at 1.1M).
-ORDERED_SOURCE_SETTINGS = (("enable_parallel_hash", "off"), ("parallel_leader_participation", "off"))
+# SOURCES_IN_KEY_ORDER says why): no hash joins (nested loops are off for the whole fit), so the
+# planner takes the ordered merge joins over the primary keys, and the leader only merges and
+# writes the workers' rows (on 2 cores a leader that also joins slows the workers: 1.2-1.5 s
+# against 1.8-1.9 s at 1.1M listings). Turning off only parallel hash joins gave the same plan at
+# 1.1M but private hash joins and a sort at 100k (0.28 s against 0.17-0.24 s).
+ORDERED_SOURCE_SETTINGS = (("enable_hashjoin", "off"), ("parallel_leader_participation", "off"))
 
 
 def sources_in_key_order(cur: psycopg.ClientCursor) -> bool:
