@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg.types.json import Jsonb
 
-from harness import cli, db
+from harness import cli, db, pgsettings
 from harness import train_sql as q
 from harness.cli import BadInput
 
@@ -161,17 +161,13 @@ def sources_in_key_order(cur: psycopg.ClientCursor) -> bool:
 
 
 def _create_rows(cur: psycopg.ClientCursor, params: dict[str, object]) -> None:
-    """CREATE_ROWS, with the ordered-source settings for this statement only when they apply."""
+    """CREATE_ROWS, with the ordered-source settings for this statement only when they apply
+    (an error rolls the settings back with the transaction)."""
     if not sources_in_key_order(cur):
         cur.execute(q.CREATE_ROWS, params)
         return
-    before = [(name, cur.execute("SELECT pg_catalog.current_setting(%s)", (name,)).fetchone()[0])
-              for name, _ in ORDERED_SOURCE_SETTINGS]
-    for name, value in ORDERED_SOURCE_SETTINGS:
-        cur.execute("SELECT pg_catalog.set_config(%s, %s, true)", (name, value))
-    cur.execute(q.CREATE_ROWS, params)
-    for name, value in before:
-        cur.execute("SELECT pg_catalog.set_config(%s, %s, true)", (name, value))
+    with pgsettings.pinned(cur.connection, **dict(ORDERED_SOURCE_SETTINGS)):
+        cur.execute(q.CREATE_ROWS, params)
 
 
 class _Clock:

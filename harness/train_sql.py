@@ -40,9 +40,10 @@ VISION_FEATURES = (
 
 BANDING_FUNCTIONS = (
     "ml.woe_anchor_has_assets_v1", "ml.woe_anchor_presentation_score_v1",
-    "ml.woe_anchor_present_code_v1", "ml.woe_anchor_band_labels_v1", "ml.woe_anchor_band_code_v1", "ml.woe_anchor_band_codes_v1",
-    "ml.woe_anchor_bands_v1", "ml.woe_anchor_logit_v1", "ml.woe_anchor_probability_v1",
-    "ml.woe_anchor_slices_v1", "ml.woe_anchor_default_eval_cutoff_v1",
+    "ml.woe_anchor_present_code_v1", "ml.woe_anchor_band_labels_v1", "ml.woe_anchor_band_code_v1",
+    "ml.woe_anchor_band_codes_v1", "ml.woe_anchor_bands_v1", "ml.woe_anchor_logit_v1",
+    "ml.woe_anchor_probability_v1", "ml.woe_anchor_slices_v1",
+    "ml.woe_anchor_default_eval_cutoff_v1",
 )
 
 NULL = sql.SQL("NULL")

@@ -13,6 +13,7 @@ from psycopg import sql
 from harness import synth, train
 from harness import train_sql as q
 
+# Parents first: the rows go back in this order (the outcomes reference the snapshots).
 SOURCES = ("listing_snapshots_t0", "listing_vision_features", "listing_outcomes")
 QUIET = {"log": lambda _m: None}
 
@@ -44,8 +45,8 @@ def store_in_random_order(url: str) -> None:
                 sql.Identifier("src", table), columns, columns, sql.Identifier(f"copy_{table}")))
         c.commit()
     with psycopg.connect(url, autocommit=True) as c:
-        c.execute("ANALYZE src.listing_snapshots_t0, src.listing_vision_features, "
-                  "src.listing_outcomes")
+        c.execute(sql.SQL("ANALYZE {}").format(
+            sql.SQL(", ").join(sql.Identifier("src", t) for t in SOURCES)))
 
 
 def package(url: str, model_key: str) -> dict[str, list]:
@@ -56,8 +57,9 @@ def package(url: str, model_key: str) -> dict[str, list]:
             "registry": c.execute(
                 "SELECT base_rate, base_logit, train_cutoff_ts FROM ml.woe_anchor_model_registry_v1"
                 " WHERE model_key = %(k)s", k).fetchall(),
-            "cuts": c.execute("SELECT fold_id, c1, c2 FROM ml.woe_anchor_cuts_v1"
-                              " WHERE model_key = %(k)s ORDER BY fold_id NULLS FIRST", k).fetchall(),
+            "cuts": c.execute(
+                "SELECT fold_id, c1, c2 FROM ml.woe_anchor_cuts_v1"
+                " WHERE model_key = %(k)s ORDER BY fold_id NULLS FIRST", k).fetchall(),
             "map": c.execute(
                 "SELECT fold_id, band_name, band_value, woe, sum_w_pos, sum_w_neg, n_rows"
                 " FROM ml.woe_anchor_map_v1 WHERE model_key = %(k)s"

@@ -47,9 +47,11 @@ RETURN CASE
                 ml.woe_anchor_band_code_v1('present', 'present_hi')])
          [width_bucket(presentation_score, ARRAY[present_c1, greatest(present_c1, present_c2)]) + 1]
 END;
-COMMENT ON FUNCTION ml.woe_anchor_present_code_v1(double precision, double precision, double precision) IS
+COMMENT ON FUNCTION ml.woe_anchor_present_code_v1(
+    double precision, double precision, double precision) IS
     'Band schema version 1 (SPEC 4): the present band code of a presentation score under the '
-    'cuts c1, c2 (< c1 present_lo, < c2 present_mid, else present_hi); NULL score or cuts give NULL.';
+    'cuts c1, c2 (< c1 present_lo, < c2 present_mid, else present_hi); NULL score or cuts give '
+    'NULL.';
 """
 
 # The banding definition as 0050 wrote it, but for the present band's CASE.
