@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from harness import closure, dataset_hash, normalize, t0_lint
+from harness import closure, dataset_hash, normalize, normalize_proof, t0_lint
 from harness.policy import Policy
 
 
@@ -56,11 +57,14 @@ def normalized_closure(
     }
 
 
-def lint(objects: list[closure.ClosureObject], norm: dict[str, normalize.Normalized]) -> Check:
-    problems = t0_lint.lint(objects, norm)
+def lint(conn: psycopg.Connection, policy: Policy,
+         objects: list[closure.ClosureObject]) -> Check:
+    problems = t0_lint.lint(conn, policy.entrypoint, objects)
     if problems:
         return Check("t0_lint", False, "; ".join(problems), {"problems": problems})
-    return Check("t0_lint", True, f"{len(norm)} definitions free of clock calls and labels")
+    read = sum(o.reads for o in objects)
+    return Check("t0_lint", True, f"{read} objects read: IMMUTABLE only, no clock, session, "
+                 "catalog or label read, every body tracked")
 
 
 def key_uniqueness(conn: psycopg.Connection, policy: Policy) -> Check:
@@ -96,28 +100,76 @@ def viewdef_drift(
     current = {o.name: o for o in objects if o.has_definition}
     added = sorted(set(current) - set(baseline))
     removed = sorted(set(baseline) - set(current))
-    semantic, cosmetic, diffs = [], [], []
+    drift = compare(conn, current, norm, baseline)
+    data = {"added": added, "removed": removed, "semantic": drift.semantic,
+            "cosmetic": drift.cosmetic, "unproven": drift.unproven,
+            "unreadable": drift.unreadable, "diff": "\n".join(drift.diffs)}
+    if added or removed or drift.semantic or drift.unreadable:
+        parts = [f"{k} {', '.join(v)}" for k, v in
+                 (("semantic change in", drift.semantic), ("added", added),
+                  ("removed", removed)) if v]
+        parts += [f"cannot normalize {n}: {e}" for n, e in drift.unreadable.items()]
+        return Check("viewdef_drift", False, "; ".join(parts + drift.notes()), data)
+    record = {"raw_sha256": {n: current[n].raw_sha256 for n in drift.cosmetic},
+              "normalized": drift.renormalized,
+              "catalog_version": {n: o.catalog_version for n, o in current.items()}}
+    detail = f"{len(current)} definitions match their baseline"
+    if drift.cosmetic:
+        detail = (f"cosmetic only: raw text changed, normalized SQL equal for "
+                  f"{', '.join(drift.cosmetic)}; raw hashes re-recorded")
+    return Check("viewdef_drift", True, "; ".join([detail, *drift.notes()]), data, record)
+
+
+@dataclass
+class Drift:
+    """What changed in definitions since their baseline, object by object."""
+
+    semantic: list[str] = field(default_factory=list)
+    cosmetic: list[str] = field(default_factory=list)  # raw changed, proven normalized equal
+    diffs: list[str] = field(default_factory=list)
+    unproven: dict[str, str] = field(default_factory=dict)  # view -> why its raw hash decides
+    unreadable: dict[str, str] = field(default_factory=dict)  # view -> sqlglot's error
+    # raw unchanged, normalized form changed (a new normalizer): re-recorded when the run passes
+    renormalized: dict[str, list[str]] = field(default_factory=dict)
+
+    def notes(self) -> list[str]:
+        return [f"normalization unproven for {n} ({why}): raw hash used"
+                for n, why in self.unproven.items()]
+
+
+def compare(conn: psycopg.Connection, current: dict[str, closure.ClosureObject],
+            norm: dict[str, normalize.Normalized],
+            baseline: dict[str, tuple[str, str, str]]) -> Drift:
+    """Each definition against its baseline row (raw, normalized sha256, normalized SQL).
+
+    An unchanged raw hash is no change. Otherwise a view's normalized hash decides only when
+    the server proves the normalization (harness/normalize_proof.py), else its raw hash does
+    (a changed raw hash is then a semantic change); other objects keep their normalized hash.
+    A view sqlglot cannot read is reported, whatever its hashes.
+    """
+    drift = Drift()
+    proofs = normalize_proof.prove_all(conn, list(current.values()), norm)
+    for name, o in current.items():
+        if norm[name].error:
+            drift.unreadable[name] = norm[name].error
+        elif name in baseline and o.kind in normalize_proof.PROVABLE_KINDS \
+                and not proofs[name].proven and o.raw_sha256 != baseline[name][0]:
+            drift.unproven[name] = proofs[name].reason
     for name in sorted(set(current) & set(baseline)):
         raw, nsha, nsql = baseline[name]
-        if norm[name].sha256 != nsha:
-            semantic.append(name)
-            diffs.append(_diff(name, nsql, norm[name].sql))
-        elif current[name].raw_sha256 != raw:
-            cosmetic.append(name)
-    data = {"added": added, "removed": removed, "semantic": semantic, "cosmetic": cosmetic,
-            "diff": "\n".join(diffs)}
-    if added or removed or semantic:
-        parts = [f"{k} {', '.join(v)}" for k, v in
-                 (("semantic change in", semantic), ("added", added), ("removed", removed)) if v]
-        return Check("viewdef_drift", False, "; ".join(parts), data)
-    record = {"raw_sha256": {n: current[n].raw_sha256 for n in cosmetic},
-              "catalog_version": {n: o.catalog_version for n, o in current.items()}}
-    if cosmetic:
-        detail = (f"cosmetic only: raw text changed, normalized SQL equal for {', '.join(cosmetic)}; "
-                  "raw hashes re-recorded")
-        return Check("viewdef_drift", True, detail, data, record)
-    return Check("viewdef_drift", True, f"{len(current)} definitions match their baseline", data,
-                 record)
+        n, proof = norm[name], proofs[name]
+        trusted = proof.proven or current[name].kind not in normalize_proof.PROVABLE_KINDS
+        if n.error:
+            continue
+        if current[name].raw_sha256 == raw:
+            if trusted and n.sha256 != nsha:
+                drift.renormalized[name] = [n.sha256, n.sql]
+        elif trusted and n.sha256 == nsha:
+            drift.cosmetic.append(name)
+        else:
+            drift.semantic.append(name)
+            drift.diffs.append(_diff(name, nsql, n.sql))
+    return drift
 
 
 def alias_views(
@@ -153,27 +205,23 @@ def alias_drift(
             "FROM audit.t0_viewdef_baseline WHERE entrypoint = object_name "
             "AND entrypoint = ANY(%s)", (list(own),))
     }
-    problems, semantic, cosmetic, diffs = [], [], [], []
-    for name, o in own.items():
-        if o is None:
-            problems.append(f"alias {name} is not a view")
-        elif name not in baseline:
-            problems.append(f"alias {name} has no baseline: run `baseline` first")
-        elif norm[name].sha256 != baseline[name][1]:
-            semantic.append(name)
-            problems.append(f"semantic change in alias {name}")
-            diffs.append(_diff(name, baseline[name][2], norm[name].sql))
-        elif o.raw_sha256 != baseline[name][0]:
-            cosmetic.append(name)
-    data = {"aliases": list(own), "semantic": semantic, "cosmetic": cosmetic,
-            "diff": "\n".join(diffs)}
+    problems = [f"alias {name} is not a view" for name, o in own.items() if o is None]
+    problems += [f"alias {name} has no baseline: run `baseline` first"
+                 for name, o in own.items() if o is not None and name not in baseline]
+    drift = compare(conn, {n: o for n, o in own.items() if o is not None}, norm, baseline)
+    problems += [f"semantic change in alias {name}" for name in drift.semantic]
+    problems += [f"cannot normalize alias {n}: {e}" for n, e in drift.unreadable.items()]
+    data = {"aliases": list(own), "semantic": drift.semantic, "cosmetic": drift.cosmetic,
+            "unproven": drift.unproven, "unreadable": drift.unreadable,
+            "diff": "\n".join(drift.diffs)}
     if problems:
-        return Check("alias_drift", False, "; ".join(problems), data)
+        return Check("alias_drift", False, "; ".join(problems + drift.notes()), data)
     detail = f"{len(own)} alias definitions match their baseline"
-    if cosmetic:
-        detail += f"; cosmetic only for {', '.join(cosmetic)}: raw hashes re-recorded"
-    record = {"alias_raw_sha256": {n: own[n].raw_sha256 for n in cosmetic}}
-    return Check("alias_drift", True, detail, data, record)
+    if drift.cosmetic:
+        detail += f"; cosmetic only for {', '.join(drift.cosmetic)}: raw hashes re-recorded"
+    record = {"alias_raw_sha256": {n: own[n].raw_sha256 for n in drift.cosmetic},
+              "alias_normalized": drift.renormalized}
+    return Check("alias_drift", True, "; ".join([detail, *drift.notes()]), data, record)
 
 
 def _diff(name: str, baseline_sql: str, current_sql: str) -> str:
@@ -183,10 +231,17 @@ def _diff(name: str, baseline_sql: str, current_sql: str) -> str:
 
 
 def dataset_drift(conn: psycopg.Connection, policy: Policy) -> Check:
-    """strict: a changed or vanished baselined day fails; tolerant: changes are recorded and
-    re-baselined.
+    """Every baselined day is re-checked, whatever new rows exist: strict, a changed or
+    vanished one fails; tolerant, changed days are re-baselined (the run passes and names them).
 
-    Days of the window without a baseline (new data) are baselined when the run passes.
+    The days after the newest baselined day, up to the policy's max_new_days after it, are new
+    data: hashed, and baselined when the run passes (empty days in between too, so every day up
+    to the newest baselined one has a hash that a later insert would break). A row dated later
+    fails the check in either mode, naming its days: it cannot slide what is checked, and a run
+    never baselines it. Without a baseline, strict fails; tolerant hashes the policy's window
+    (the last check_days days) and baselines it. Between runs the source tables' triggers
+    (revision 0056) fail the certification at once when a day up to the newest baselined day
+    changes.
     """
     baseline = {
         d: (n, h)
@@ -195,30 +250,49 @@ def dataset_drift(conn: psycopg.Connection, policy: Policy) -> Check:
             "WHERE entrypoint = %s", (policy.entrypoint,))
     }
     strict = policy.drift_mode == "strict"
+    newest = max(baseline, default=None)
+    beyond: list[tuple[str, int]] = []
     with conn.transaction():
-        days = dataset_hash.window(conn, policy)
-        # strict also compares the baselined days from the window's first day on: deleting
-        # the newest days would otherwise slide the window back past them (older baselined
-        # days are not re-hashed, so a run's cost does not grow with the history)
-        recent = [d for d in baseline if not days or d >= min(days)]
-        checked = sorted(set(days) | set(recent)) if strict else days
+        latest = dataset_hash.latest_day(conn, policy)  # None: no rows
+        if newest is None:
+            new_days = dataset_hash.window(conn, policy)
+        else:
+            found, beyond = dataset_hash.days_after(conn, policy, newest, policy.max_new_days)
+            last = max(found, default=newest)
+            new_days = [newest + timedelta(days=i) for i in range(1, (last - newest).days + 1)]
+        checked = sorted(baseline) + new_days
         hashes = dataset_hash.day_hashes(conn, policy, checked)
     if not hashes:
         return Check("dataset_drift", False, f"0 days checked: {policy.entrypoint} has no rows")
-    if not baseline and strict:
+    if newest is None and strict:
         return Check("dataset_drift", False, "no dataset baseline: run `baseline` first")
     changed = [
         {"t0_day": d.isoformat(), "baseline_rows": baseline[d][0], "rows": h.row_count}
         for d, h in hashes.items() if d in baseline and baseline[d] != (h.row_count, h.sha256)
     ]
-    new_days = [d for d in days if d not in baseline]
-    to_record = list(hashes.values()) if not strict else [hashes[d] for d in new_days]
-    data = {"days": [d.isoformat() for d in days], "changed": changed,
-            "new_days": [d.isoformat() for d in new_days], "mode": policy.drift_mode}
-    record = {"days": to_record}
+    data = {"days": [d.isoformat() for d in checked], "changed": changed,
+            "new_days": [d.isoformat() for d in new_days],
+            "newest_baselined_day": newest.isoformat() if newest else None,
+            "max_new_days": policy.max_new_days,
+            "beyond_max_new_days": [{"t0_day": d, "rows": n} for d, n in beyond],
+            "mode": policy.drift_mode}
+    problems = []
+    if latest is None:
+        problems.append(f"{policy.entrypoint} has no rows")
     if changed and strict:
-        return Check("dataset_drift", False, "changed days: " + _days_text(changed), data)
-    detail = f"{len(hashes)} days checked ({policy.drift_mode})"
+        problems.append("changed days: " + _days_text(changed))
+    if beyond:
+        shown = ", ".join(f"{d} ({n} rows)" for d, n in beyond[:10])
+        more = f" and {len(beyond) - 10} more days" if len(beyond) > 10 else ""
+        problems.append(
+            f"rows dated more than max_new_days ({policy.max_new_days}) after the newest "
+            f"baselined day {newest.isoformat()}: {shown}{more}; not baselined (if genuine: "
+            "raise the policy's max_new_days, or certify baseline, then run)")
+    if problems:
+        return Check("dataset_drift", False, "; ".join(problems), data)
+    changed_days = {date.fromisoformat(c["t0_day"]) for c in changed}
+    record = {"days": [hashes[d] for d in checked if d in changed_days or d not in baseline]}
+    detail = f"{len(baseline)} baselined days re-checked ({policy.drift_mode})"
     if changed:
         detail += "; tolerated and re-baselined: " + _days_text(changed)
     if new_days:

@@ -34,7 +34,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from harness import cert_checks, cli, db
+from harness import cert_checks, cli, db, normalize_proof, pgsettings
 from harness import policy as policies
 from harness.cert_checks import Check
 from harness.policy import Policy
@@ -87,11 +87,18 @@ class StatusRow:
 
 @contextmanager
 def session(conn_or_url: ConnOrUrl) -> Iterator[psycopg.Connection]:
-    """Our own autocommit connection for a URL; a given connection is used as it is."""
+    """Our own autocommit connection for a URL; a given connection is used as it is (its
+    settings are given back afterwards).
+
+    Either way the work runs under pgsettings.CANONICAL: what the server prints (definitions,
+    timestamptz and interval constants, row text) and what psycopg can read (an interval under
+    IntervalStyle iso_8601) must not depend on the caller's PGTZ, PGOPTIONS or SET commands.
+    """
     if isinstance(conn_or_url, psycopg.Connection):
-        yield conn_or_url
+        with pgsettings.pinned(conn_or_url):
+            yield conn_or_url
         return
-    with db.connect(conn_or_url, autocommit=True) as conn:
+    with db.connect(conn_or_url, autocommit=True) as conn, pgsettings.pinned(conn):
         yield conn
 
 
@@ -128,7 +135,7 @@ def evaluate(conn: psycopg.Connection, pol: Policy) -> tuple[str | None, list[Ch
     except Exception as e:  # noqa: BLE001 - a closure that cannot be read fails the run
         return model_key, checks + [Check("closure", False, f"cannot read closure: {e}")]
     steps = (
-        ("t0_lint", lambda: cert_checks.lint(objects, norm)),
+        ("t0_lint", lambda: cert_checks.lint(conn, pol, objects)),
         ("key_uniqueness", lambda: cert_checks.key_uniqueness(conn, pol)),
         ("viewdef_drift", lambda: cert_checks.viewdef_drift(conn, pol, objects, norm)),
         ("alias_drift", lambda: cert_checks.alias_drift(conn, pol, objects)),
@@ -222,6 +229,12 @@ def record_passing(conn: psycopg.Connection, pol: Policy, checks: list[Check]) -
             "UPDATE audit.t0_viewdef_baseline SET raw_sha256 = %s, baselined_at = now(), "
             "server_version_num = current_setting('server_version_num')::integer "
             "WHERE entrypoint = %s AND object_name = %s", (raw, name, name))
+    for key, name, (nsha, nsql) in (
+            [(pol.entrypoint, n, v) for n, v in record.get("normalized", {}).items()]
+            + [(n, n, v) for n, v in record.get("alias_normalized", {}).items()]):
+        conn.execute(  # same raw text, new normalized form (a newer normalizer)
+            "UPDATE audit.t0_viewdef_baseline SET normalized_sha256 = %s, normalized_sql = %s "
+            "WHERE entrypoint = %s AND object_name = %s", (nsha, nsql, key, name))
     for name, version in record.get("catalog_version", {}).items():
         conn.execute(
             "UPDATE audit.t0_viewdef_baseline SET catalog_version = %s "
@@ -277,6 +290,8 @@ def baseline(conn_or_url: ConnOrUrl, entrypoint: str | None = None) -> list[Base
             with one_snapshot(conn):
                 objects, norm = cert_checks.normalized_closure(conn, pol)
                 aliases, alias_norm = cert_checks.alias_views(conn, pol, objects)
+                norm = proven_forms(conn, [o for o in objects if o.name in norm], norm)
+                alias_norm = proven_forms(conn, [o for o in aliases.values() if o], alias_norm)
                 hashes = cert_checks.window_hashes(conn, pol)
                 # alias rows are keyed by the alias's name: the guard's fast path reads only
                 # the entrypoint's rows
@@ -304,6 +319,25 @@ def baseline(conn_or_url: ConnOrUrl, entrypoint: str | None = None) -> list[Base
             results.append(BaselineResult(pol.entrypoint, len(rows), len(hashes),
                                           sum(h.row_count for h in hashes)))
     return results
+
+
+def proven_forms(conn: psycopg.Connection, objects: list, norm: dict) -> dict:
+    """The normalized forms to baseline: a view whose normalization the server does not prove
+    is baselined under a form no normalized text can equal (its raw hash decides), and a view
+    sqlglot cannot read stops the baseline (cli.BadInput: one line naming it)."""
+    unreadable = [f"{o.name}: {norm[o.name].error}" for o in objects if norm[o.name].error]
+    if unreadable:
+        raise cli.BadInput("cannot normalize " + "; ".join(unreadable)
+                           + " (sqlglot cannot read it; this entrypoint was not baselined)")
+    out = dict(norm)
+    for o in objects:
+        if o.kind in normalize_proof.PROVABLE_KINDS:
+            proof = normalize_proof.prove(conn, o, norm[o.name])
+            if not proof.proven:
+                log(f"normalization unproven for {o.name} ({proof.reason}): its raw hash will "
+                    "decide drift")
+                out[o.name] = normalize_proof.unproven_form(o, proof)
+    return out
 
 
 def demote(conn: psycopg.Connection, pol: Policy) -> None:

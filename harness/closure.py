@@ -1,7 +1,8 @@
-"""An entrypoint's closure as the database sees it, with what normalization needs per object.
+"""An entrypoint's closure as the database sees it, with what normalization and the lint need.
 
-The walk itself lives in SQL (audit.t0_closure_v1) so the guard and the harness can never
-disagree about which objects are watched or how their raw hash is computed.
+The walk itself lives in SQL (audit.t0_closure_walk_v1, printed by audit.t0_closure_v1) so the
+guard and the harness can never disagree about which objects are watched or how their raw hash
+is computed.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import psycopg
 
 from harness import pgsettings
 
-DEFINITION_KINDS = ("view", "materialized_view", "function")
+QUERY_KINDS = ("view", "materialized_view", "function")  # definitions sqlglot parses
 
 CLOSURE_SQL = """
 SELECT t.object_name, t.object_kind, t.definition, t.raw_sha256, t.catalog_version,
        coalesce(l.lanname = 'sql' AND p.prosqlbody IS NOT NULL, false),
        CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid)
             ELSE p.prosrc END,
-       l.lanname
-FROM audit.t0_closure_v1(pg_catalog.to_regclass(%s)) AS t
+       l.lanname, w.classid, w.objid, w.reads, w.reached_from
+FROM audit.t0_closure_v1(pg_catalog.to_regclass(%(ep)s)) AS t
+JOIN audit.t0_closure_walk_v1(pg_catalog.to_regclass(%(ep)s)) AS w
+  ON w.object_name = t.object_name
 LEFT JOIN pg_catalog.pg_proc AS p ON t.object_kind = 'function' AND p.oid = t.object_oid
 LEFT JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang
 """
@@ -31,24 +34,33 @@ class ClosureObject:
     """One object the entrypoint depends on; definition and raw hash are the server's."""
 
     name: str
-    kind: str  # view | materialized_view | function | table | composite_type
+    kind: str  # one of the kinds of audit.t0_closure_walk_v1 (view, function, table, policy, ...)
     definition: str | None
     raw_sha256: str | None
-    catalog_version: str | None  # oid:xmin of the pg_rewrite / pg_proc row (see the guard)
+    catalog_version: str | None  # changes with any change to its catalog rows (see the guard)
     sql_standard_body: bool = False
     body: str | None = None  # functions: SQL-standard body as printed, or prosrc
     language: str | None = None
+    classid: int = 0  # catalog and oid of the object
+    objid: int = 0
+    reads: bool = True  # False: hashed only (a trigger, a parent table, a trigger's function)
+    reached_from: tuple[str, ...] = ()
 
     @property
     def has_definition(self) -> bool:
-        return self.kind in DEFINITION_KINDS
+        return self.definition is not None
+
+    @property
+    def is_query(self) -> bool:
+        """A view or function: its definition is SQL that normalization parses."""
+        return self.kind in QUERY_KINDS
 
 
 def fetch(conn: psycopg.Connection, entrypoint: str) -> list[ClosureObject]:
     """Every object reachable from the entrypoint; raises if the entrypoint does not exist."""
     # pg_get_viewdef and pg_get_function_sqlbody qualify names relative to search_path: the
     # raw text, hence the raw hash, is only comparable under the guard's fixed path.
-    with pgsettings.pinned(conn, search_path=pgsettings.CANONICAL["search_path"]):
+    with pgsettings.pinned(conn):
         try:
             with conn.transaction():
                 oid = conn.execute("SELECT pg_catalog.to_regclass(%s)", (entrypoint,)).fetchone()[0]
@@ -60,11 +72,30 @@ def fetch(conn: psycopg.Connection, entrypoint: str) -> list[ClosureObject]:
                 f"entrypoint {entrypoint} does not exist: {e.diag.message_primary}") from None
         if oid is None:
             raise LookupError(f"entrypoint {entrypoint} does not exist")
-        rows = conn.execute(CLOSURE_SQL, (entrypoint,)).fetchall()
+        rows = conn.execute(CLOSURE_SQL, {"ep": entrypoint}).fetchall()
     return [
-        ClosureObject(name, kind, definition, raw, version, bool(std), body, lang)
-        for name, kind, definition, raw, version, std, body, lang in rows
+        ClosureObject(name, kind, definition, raw, version, bool(std), body, lang, classid, objid,
+                      reads, tuple(via))
+        for name, kind, definition, raw, version, std, body, lang, classid, objid, reads, via
+        in rows
     ]
+
+
+def path(objects: list[ClosureObject], name: str) -> list[str]:
+    """The shortest chain of objects from the entrypoint to the named one (entrypoint first)."""
+    by_name = {o.name: o for o in objects}
+    routes = {name: [name]}
+    queue = [name]
+    while queue:
+        current = queue.pop(0)
+        obj = by_name.get(current)
+        if obj is None or not obj.reached_from:
+            return list(reversed(routes[current]))
+        for parent in obj.reached_from:
+            if parent not in routes:
+                routes[parent] = routes[current] + [parent]
+                queue.append(parent)
+    return [name]
 
 
 def catalog_schema(conn: psycopg.Connection) -> dict[str, dict[str, dict[str, str]]]:

@@ -3,9 +3,10 @@
 Each day's hash is sha256 over the rows' text joined in key order (the key is unique, checked
 before hashing), so the same rows give the same hash whatever order the scan returns them in,
 and any changed, added or removed row changes it. Row text depends on TimeZone, DateStyle and
-extra_float_digits, so hashing runs under pinned settings. The window is the policy's last
-check_days UTC calendar days ending at the entrypoint's latest t0_day. SQL is composed with
-psycopg.sql: identifiers are never pasted as strings.
+extra_float_digits, so hashing runs under pinned settings. `certify baseline` hashes the
+window, the policy's last check_days UTC calendar days ending at the entrypoint's latest t0_day;
+a run hashes every baselined day and the new days after them (harness.cert_checks.dataset_drift).
+SQL is composed with psycopg.sql: identifiers are never pasted as strings.
 """
 
 from __future__ import annotations
@@ -55,6 +56,27 @@ def window(conn: psycopg.Connection, policy: Policy) -> list[date]:
     if last is None:
         return []
     return [last - timedelta(days=i) for i in reversed(range(policy.check_days))]
+
+
+def days_after(
+    conn: psycopg.Connection, policy: Policy, last: date, max_days: int
+) -> tuple[list[date], list[tuple[str, int]]]:
+    """The UTC days after `last` that hold rows: those at most max_days after it, oldest first,
+    and the later ones with their row counts, as ISO text (PostgreSQL's dates run past the
+    year 9999, Python's do not). One range scan of the t0 index."""
+    query = sql.SQL(
+        """
+SELECT pg_catalog.to_char(d.t0_day, 'YYYY-MM-DD'),
+       d.t0_day <= %(last)s::date + %(max_days)s::integer, count(*)
+FROM (SELECT ({t0} AT TIME ZONE 'UTC')::date AS t0_day FROM {ep}
+      WHERE {t0} >= (%(last)s::date + 1)::timestamp AT TIME ZONE 'UTC') AS d
+GROUP BY d.t0_day
+ORDER BY d.t0_day
+"""
+    ).format(t0=sql.Identifier(policy.t0_column), ep=relation(policy.entrypoint))
+    rows = conn.execute(query, {"last": last, "max_days": max_days}).fetchall()
+    return ([date.fromisoformat(d) for d, within, _n in rows if within],
+            [(d, n) for d, within, n in rows if not within])
 
 
 def hash_query(policy: Policy) -> sql.Composable:

@@ -45,3 +45,16 @@ def upgrade(url: str, revision: str = "head", *, x_args: Mapping[str, str] | Non
 def downgrade(url: str, revision: str = "base", *,
               x_args: Mapping[str, str] | None = None) -> None:
     _run(url, command.downgrade, revision, x_args)
+
+
+def revision_module(revision: str):
+    """The module of one revision (e.g. "0052"), for a later revision's downgrade to load the
+    versions of views and functions it replaced instead of pasting them (Alembic cookbook,
+    "Replaceable Objects")."""
+    import importlib.util
+
+    [path] = (PROJECT_ROOT / "migrations" / "versions").glob(f"{revision}_*.py")
+    spec = importlib.util.spec_from_file_location(f"woe_revision_{revision}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

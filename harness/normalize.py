@@ -4,9 +4,15 @@ Why: the raw text PostgreSQL prints for the same view differs between major vers
 later drop table qualifiers in single-table views), so a raw hash alone cannot tell a cosmetic
 change from a semantic one. The normalized form is what a view *means* to the planner:
 
-    parse (postgres dialect) -> drop comments -> qualify (every column gets its relation, from the catalog's
-    schema) -> canonical aliases (_t1, _t2, ...) -> render (one canonical, pretty PostgreSQL
-    text) -> sha256
+    parse (harness/pg_sqlglot.py: PostgreSQL as the server prints it) -> drop comments ->
+    implicit column names (VALUES, SEARCH/CYCLE) -> qualify (every column gets its relation,
+    from the catalog's schema) -> ORDER BY / DISTINCT ON output columns (16+ print them bare)
+    -> lone source (what qualify left bare) -> only the written column aliases -> canonical
+    aliases (_t1, _t2, ..., CTEs with their references) -> render (one canonical, pretty
+    PostgreSQL text) -> sha256
+
+A view's normalized form decides drift only when the server proves it means the view
+(harness/normalize_proof.py); otherwise its raw hash does.
 
 Functions: a SQL-standard body (RETURN expr / BEGIN ATOMIC ... END) is parsed and normalized
 like a view, and prefixed with the whitespace-collapsed header (signature, return type,
@@ -25,16 +31,17 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.tokens import Token, TokenType
 
+from harness import pg_sqlglot
 from harness.closure import ClosureObject
 
-DIALECT = "postgres"
+DIALECT = pg_sqlglot.WoePostgres
 Schema = dict[str, dict[str, dict[str, str]]]
 
 
@@ -43,6 +50,7 @@ class Normalized:
     sql: str
     sha256: str
     trees: tuple[exp.Expression, ...]  # parsed statements (empty for procedural bodies)
+    error: str | None = None  # why sqlglot could not read a view (sql is then the raw text)
 
 
 def sha256_text(text: str) -> str:
@@ -50,8 +58,14 @@ def sha256_text(text: str) -> str:
 
 
 def parse(sql: str) -> list[exp.Expression]:
-    """Step 1: parse as PostgreSQL; a trailing semicolon and blank statements are dropped."""
-    return [e for e in sqlglot.parse(sql, read=DIALECT) if e is not None]
+    """Step 1: parse as PostgreSQL; a trailing semicolon and blank statements are dropped.
+
+    The column aliases written in the text are marked (see keep_written_aliases)."""
+    trees = pg_sqlglot.parse(sql)
+    for tree in trees:
+        for alias in tree.find_all(exp.Alias):
+            alias.meta[WRITTEN] = True
+    return trees
 
 
 def drop_comments(tree: exp.Expression) -> exp.Expression:
@@ -72,8 +86,101 @@ def qualify_columns(tree: exp.Expression, schema: Schema) -> exp.Expression:
         schema=schema,
         dialect=DIALECT,
         validate_qualify_columns=False,
+        allow_partial_qualification=True,  # t.c for a column qualify does not know (CYCLE ... SET c)
         identify=True,
     )
+
+
+WRITTEN = "woe_written_alias"
+IMPLICIT = "woe_implicit_columns"
+
+
+def implicit_columns(tree: exp.Expression) -> exp.Expression:
+    """Step 1c: name, for qualify, the columns PostgreSQL names implicitly; removed again by
+    keep_written_aliases.
+
+    (VALUES ...) "*VALUES*" has columns column1, column2, ...; a recursive CTE's SEARCH and
+    CYCLE clauses add their SET (and USING) columns to the CTE. qualify knows neither and
+    rejects a reference to one as an unknown column.
+    """
+    tree = tree.copy()
+    for values in tree.find_all(exp.Values):
+        alias = values.args.get("alias")
+        rows = values.expressions
+        if alias is not None and not alias.columns and rows:
+            width = len(rows[0].expressions) if isinstance(rows[0], exp.Tuple) else 1
+            alias.set("columns", [exp.to_identifier(f"column{i}") for i in range(1, width + 1)])
+            alias.meta[IMPLICIT] = width
+    for with_ in tree.find_all(exp.With):
+        clauses = [with_.args.get("search"), with_.args.get("cycle")]
+        added = [c for clause in clauses if clause is not None
+                 for c in (clause.expression, clause.args.get("using")) if c]
+        alias = with_.expressions[-1].args.get("alias") if with_.expressions else None
+        if added and alias is not None and alias.columns:
+            alias.set("columns", alias.columns + [c.copy() for c in added])
+            alias.meta[IMPLICIT] = len(added)
+    return tree
+
+
+def order_by_output_columns(tree: exp.Expression) -> exp.Expression:
+    """Step 2b: in ORDER BY and DISTINCT ON, a bare name that names an output column whose
+    expression is a column becomes that (qualified) column.
+
+    PostgreSQL 16 and later print a single-relation view without qualifiers: `ORDER BY g`
+    where 15 printed `ORDER BY t.g`. A bare ORDER BY name is an output column first, so both
+    mean the output column g, here t.g (18 qualifies the name when they would differ).
+    """
+    tree = tree.copy()
+    for select in tree.find_all(exp.Select):
+        outputs: dict[str, exp.Column] = {}
+        for item in select.expressions:
+            column = item.this if isinstance(item, exp.Alias) else item
+            if isinstance(column, exp.Column) and column.table:
+                outputs.setdefault(item.alias_or_name, column)
+        keys = [o.this for o in (select.args.get("order") or exp.Order()).expressions]
+        distinct = select.args.get("distinct")
+        if distinct is not None and distinct.args.get("on") is not None:
+            keys += distinct.args["on"].expressions
+        for key in keys:
+            if isinstance(key, exp.Column) and not key.table and key.name in outputs:
+                key.replace(outputs[key.name].copy())
+    return tree
+
+
+def qualify_lone_source(tree: exp.Expression) -> exp.Expression:
+    """Step 2c: a bare column left in a query with one source belongs to that source.
+
+    What qualify could not resolve itself (a column it does not know, e.g. the mark column of a
+    CYCLE clause): PostgreSQL 16 and later print it bare where 15 qualified it. A bare ORDER BY
+    name of an output column stays (step 2b).
+    """
+    tree = tree.copy()
+    for scope in traverse_scope(tree):
+        if not isinstance(scope.expression, exp.Select) or len(scope.selected_sources) != 1:
+            continue
+        [source] = scope.selected_sources
+        outputs = {item.alias_or_name for item in scope.expression.expressions}
+        for column in scope.columns:
+            if column.table or (column.name in outputs and column.find_ancestor(exp.Order)):
+                continue
+            column.set("table", exp.to_identifier(source, quoted=True))
+    return tree
+
+
+def keep_written_aliases(tree: exp.Expression) -> exp.Expression:
+    """Step 2d: drop the column aliases qualify added (AS "1", AS "_col_0", ...), and the
+    column names implicit_columns added.
+
+    The server prints AS wherever a name differs from the one PostgreSQL derives; an added
+    alias renames a column of a subquery or of a set operation's branch, a different tree."""
+    tree = tree.copy()
+    for alias in list(tree.find_all(exp.Alias)):
+        if not alias.meta.get(WRITTEN):
+            alias.replace(alias.this)
+    for alias in tree.find_all(exp.TableAlias):
+        if alias.meta.get(IMPLICIT):
+            alias.set("columns", alias.columns[:-alias.meta.pop(IMPLICIT)] or None)
+    return tree
 
 
 def canonical_aliases(tree: exp.Expression) -> exp.Expression:
@@ -81,9 +188,11 @@ def canonical_aliases(tree: exp.Expression) -> exp.Expression:
 
     An alias name means nothing to the planner; renaming one (or PostgreSQL printing a default
     alias differently) is cosmetic. Distinct aliases stay distinct, so pointing a join
-    condition at another relation still changes the text.
+    condition at another relation still changes the text. A CTE's name is an alias too: the
+    relations that name it (unqualified) are renamed with it.
     """
     tree = tree.copy()
+    ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
     mapping: dict[str, str] = {}
     for alias in tree.find_all(exp.TableAlias):
         if alias.name and alias.name not in mapping:
@@ -94,6 +203,9 @@ def canonical_aliases(tree: exp.Expression) -> exp.Expression:
     for column in tree.find_all(exp.Column):
         if column.table in mapping:
             column.set("table", exp.to_identifier(mapping[column.table], quoted=True))
+    for table in tree.find_all(exp.Table):
+        if not table.args.get("db") and table.name in ctes and table.name in mapping:
+            table.set("this", exp.to_identifier(mapping[table.name], quoted=True))
     return tree
 
 
@@ -103,8 +215,12 @@ def render(trees: list[exp.Expression]) -> str:
 
 
 def normalize_query(sql: str, schema: Schema) -> tuple[str, list[exp.Expression]]:
-    """parse -> qualify -> render for one or more statements."""
-    trees = [canonical_aliases(qualify_columns(drop_comments(t), schema)) for t in parse(sql)]
+    """The pipeline above, for one or more statements."""
+    trees = [
+        canonical_aliases(keep_written_aliases(qualify_lone_source(order_by_output_columns(
+            qualify_columns(implicit_columns(drop_comments(t)), schema)))))
+        for t in parse(sql)
+    ]
     return render(trees), trees
 
 
@@ -223,10 +339,28 @@ def function_header(obj: ClosureObject) -> str:
     return " ".join(definition.split())
 
 
+def unreadable(obj: ClosureObject, error: Exception) -> Normalized:
+    """A view sqlglot cannot read: its raw text, marked, with the reason on one line."""
+    first = (str(error).strip().splitlines() or [""])[0]  # sqlglot adds the SQL around the spot
+    reason = f"{type(error).__name__}: {first}"[:300]
+    text = f"-- not normalized: {reason}\n{(obj.definition or '').strip()}"
+    return Normalized(text, sha256_text(text), (), reason)
+
+
 def normalize_object(obj: ClosureObject, schema: Schema) -> Normalized:
-    """Normalized text and hash of one closure object (view, materialized view, function)."""
+    """Normalized text and hash of one closure object.
+
+    Objects that are not queries (tables, policies, triggers, ...) have a canonical text built
+    from the catalog by the server: it is their normalized form as it is.
+    """
+    if not obj.is_query:
+        text = obj.definition or ""
+        return Normalized(text, sha256_text(text), ())
     if obj.kind in ("view", "materialized_view"):
-        text, trees = normalize_query(obj.definition or "", schema)
+        try:
+            text, trees = normalize_query(obj.definition or "", schema)
+        except Exception as e:  # noqa: BLE001 - any sqlglot failure: not normalized, named
+            return unreadable(obj, e)
         return Normalized(text, sha256_text(text), tuple(trees))
     if obj.kind != "function":
         raise ValueError(f"{obj.name}: {obj.kind} has no definition to normalize")
@@ -234,7 +368,7 @@ def normalize_object(obj: ClosureObject, schema: Schema) -> Normalized:
     if obj.sql_standard_body and obj.body:
         try:
             body, trees = normalize_query(_sql_body_statements(obj.body), schema)
-        except SqlglotError:
+        except (SqlglotError, ValueError, RecursionError):
             body, trees = normalize_body(obj.body, obj.language or "sql"), []
     else:
         body, trees = normalize_body(obj.body or "", obj.language), []

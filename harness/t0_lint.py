@@ -1,38 +1,58 @@
-"""T0 lint over an entrypoint's closure: nothing may read the clock or reach the labels.
+"""T0 lint over an entrypoint's closure, by allowlist: nothing may read the clock, the session
+or the labels.
 
 A view that calls now() gives a different answer tomorrow for the same T0 (not reproducible,
 and a leak of time-of-query information); a view that reaches the outcome table leaks labels.
-Parsed SQL is walked with sqlglot. String bodies (not parsed) are tokenized with sqlglot's
-PostgreSQL tokenizer, so a comment hides nothing and a string literal hides no comment; a body
-that cannot be tokenized, or is in another language, is scanned as raw text (comments and all).
-When in doubt the lint flags: a string literal that mentions a clock word, a special input
-('today', ...) or the label table; dynamic SQL (EXECUTE); an unqualified listing_outcomes.
+The lint does not look for names. It reads what the server resolved: every stored query tree
+of the closure (views, SQL-standard function bodies, argument defaults, row-level security
+policies, domain constraints, generated columns), with each function, operator, relation and
+type as an OID (harness.node_tree), and refuses, naming the path from the entrypoint:
+- any function or operator (through its function, aggregates through their support functions)
+  that is not IMMUTABLE, unless ALLOWED_NON_IMMUTABLE lists it with a reason; time-of-query
+  functions can never be listed;
+- clock, session and sequence reads that are not function calls (CURRENT_DATE, LOCALTIME,
+  CURRENT_USER, nextval's node), and TABLESAMPLE;
+- a cast from text evaluated at run time into a type whose input function is not IMMUTABLE
+  (every date/time type: ('to' || 'day')::date reads the clock); constants are folded when the
+  view is created, so '2026-01-01'::date is fine;
+- system catalogs and statistics or activity views (anything in pg_catalog or
+  information_schema: pg_stats, pg_stat_activity, pg_class, ...);
+- a label relation (audit.t0_label_relations, by OID), its inheritance children and partitions
+  and its parents, however named;
+- a function of the closure whose body PostgreSQL cannot track (a string body in any language):
+  what it calls or reads is invisible to the closure, so the entrypoint is uncertifiable until it
+  is rewritten as a SQL-standard body (BEGIN ATOMIC ... END, or RETURN ...). An exception
+  recorded in audit.t0_untrackable_body_exception for that entrypoint and that exact definition
+  (sha256) admits it; its tokens are then still scanned for clock words, the label table and
+  dynamic SQL, and it must still be IMMUTABLE or allowlisted.
+Objects the closure hashes without following (triggers, their functions, parent tables) act on
+writes, not on the rows read, and are not linted.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlglot import exp
+import psycopg
 from sqlglot.tokens import Token, TokenType
 
-from harness import normalize
+from harness import closure, node_tree, normalize, pgsettings
 from harness.closure import ClosureObject
-from harness.normalize import Normalized
 
+# The reviewed exceptions to "every function is IMMUTABLE" (regprocedure -> reason). Empty: the
+# shipped entrypoints use IMMUTABLE functions only. A STABLE function whose result depends on a
+# session setting (TimeZone, DateStyle) could be listed with the reason it is safe.
+ALLOWED_NON_IMMUTABLE: dict[str, str] = {}
+
+# Functions that read the time of the query (or of the server): never allowed, whatever the list
+# above says. Names without arguments: every overload.
 TIME_OF_QUERY = (
     "now", "current_date", "current_timestamp", "localtimestamp", "clock_timestamp",
     "statement_timestamp", "transaction_timestamp", "timeofday", "current_time", "localtime",
-    # server clock readings that are not "now" but still change between runs
     "pg_postmaster_start_time", "pg_conf_load_time", "pg_last_xact_replay_timestamp",
 )
-TIME_OF_QUERY_NODES = (
-    exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime, exp.Localtimestamp, exp.Localtime,
-)
-# age(x) with one argument is age(current_date, x).
-CLOCK_IF_ONE_ARGUMENT = "age"
-# Special date/time input strings: read as the clock when converted to a date/time type.
+CLOCK_IF_ONE_ARGUMENT = "age"  # age(x) is age(current_date, x)
 SPECIAL_DATETIME_INPUTS = ("now", "today", "tomorrow", "yesterday")
 LABEL_SCHEMA, LABEL_TABLE = "src", "listing_outcomes"
 LABEL_TABLES = frozenset({f"{LABEL_SCHEMA}.{LABEL_TABLE}"})
@@ -43,64 +63,9 @@ _LABEL_WORD = re.compile(LABEL_TABLE, re.IGNORECASE)
 _EXECUTE = re.compile(r"\bexecute\b", re.IGNORECASE)
 
 
-def _function_name(node: exp.Expression) -> str:
-    if isinstance(node, exp.Cast):
-        return ""  # a Cast's .name is its operand's ('now'::text): see the special inputs
-    return (str(node.this) if isinstance(node, exp.Anonymous) else node.name).lower()
-
-
-def _argument_count(node: exp.Expression) -> int:
-    count = 0
-    for value in node.args.values():  # Anonymous keeps its name as a plain str in "this"
-        if isinstance(value, list):
-            count += sum(isinstance(v, exp.Expression) for v in value)
-        elif isinstance(value, exp.Expression):
-            count += 1
-    return count
-
-
-def _special_input_read_as_clock(literal: exp.Literal) -> bool:
-    """A special input string ('today', 'now', ...) that may become a date/time value.
-
-    Only a literal that is cast to text (and nothing more) and then used as text is clean: a
-    cast to any other type, a function argument or a bare literal (its type comes from the
-    context) may read it as a date/time.
-    """
-    node, texty = literal, False
-    while True:
-        parent = node.parent
-        if isinstance(parent, exp.Paren):
-            node = parent
-        elif isinstance(parent, exp.Cast) and parent.to.this in exp.DataType.TEXT_TYPES:
-            node, texty = parent, True
-        else:
-            break
-    return not texty or isinstance(node.parent, exp.Func)
-
-
-def _clock_calls(tree: exp.Expression) -> set[str]:
-    found = set()
-    for node in tree.walk():
-        if isinstance(node, TIME_OF_QUERY_NODES):
-            found.add(node.sql(dialect="postgres").lower())
-        elif isinstance(node, exp.Func) and _function_name(node) in TIME_OF_QUERY:
-            found.add(_function_name(node))
-        elif (isinstance(node, exp.Func) and _function_name(node) == CLOCK_IF_ONE_ARGUMENT
-              and _argument_count(node) == 1):
-            found.add(f"{CLOCK_IF_ONE_ARGUMENT}(x)")
-        elif isinstance(node, exp.Column) and not node.table and node.name.lower() in TIME_OF_QUERY:
-            found.add(node.name.lower())  # bare keywords sqlglot reads as columns (LOCALTIME)
-        elif (isinstance(node, exp.Literal) and node.is_string
-              and _SPECIAL_WORD.search(node.this) and _special_input_read_as_clock(node)):
-            found.add(f"'{node.this}'")
-    return found
-
-
-def _tables(tree: exp.Expression) -> set[str]:
-    found = {f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db}
-    if any(not t.db and t.name.lower() == LABEL_TABLE for t in tree.find_all(exp.Table)):
-        found |= LABEL_TABLES  # unqualified: it may resolve to src through search_path
-    return found
+def _allowed(regprocedure: str) -> bool:
+    name = regprocedure.split("(", 1)[0].rsplit(".", 1)[-1].strip('"').lower()
+    return regprocedure in ALLOWED_NON_IMMUTABLE and name not in TIME_OF_QUERY
 
 
 def _text_findings(text: str) -> tuple[set[str], set[str]]:
@@ -199,25 +164,199 @@ def _body_findings(text: str, language: str | None) -> tuple[set[str], set[str],
     return clocks, tables, dynamic
 
 
-def lint(objects: Iterable[ClosureObject], normalized: dict[str, Normalized]) -> list[str]:
-    """Problems found, one line each (empty list: the closure is T0-clean)."""
+def body_problems(obj: ClosureObject) -> list[str]:
+    """Clock words, the label table and dynamic SQL in a string body (an admitted exception)."""
+    language = obj.language or ("sql" if obj.sql_standard_body else None)
+    clocks, tables, dynamic = _body_findings(obj.body or "", language)
+    problems = [f"{obj.name} runs {DYNAMIC_SQL}"] if dynamic else []
+    problems += [f"{obj.name} calls time-of-query function {c}" for c in sorted(clocks)]
+    problems += [f"{obj.name} reads label table {t}" for t in sorted(tables)]
+    return problems
+
+
+TREES_SQL = """
+SELECT x.name, t.tree
+FROM ROWS FROM (pg_catalog.unnest(%(kinds)s::text[]), pg_catalog.unnest(%(objids)s::oid[]),
+               pg_catalog.unnest(%(names)s::text[])) AS x(kind, objid, name)
+CROSS JOIN LATERAL (
+    SELECT rw.ev_action::text FROM pg_catalog.pg_rewrite AS rw
+    WHERE x.kind IN ('view', 'materialized_view') AND rw.ev_class = x.objid
+      AND rw.rulename = '_RETURN'
+    UNION ALL
+    SELECT v.tree FROM pg_catalog.pg_proc AS p
+    CROSS JOIN LATERAL (VALUES (p.prosqlbody::text), (p.proargdefaults::text)) AS v(tree)
+    WHERE x.kind = 'function' AND p.oid = x.objid
+    UNION ALL
+    SELECT v.tree FROM pg_catalog.pg_policy AS po
+    CROSS JOIN LATERAL (VALUES (po.polqual::text), (po.polwithcheck::text)) AS v(tree)
+    WHERE x.kind = 'policy' AND po.oid = x.objid
+    UNION ALL
+    SELECT c.conbin::text FROM pg_catalog.pg_constraint AS c
+    WHERE x.kind = 'domain_constraint' AND c.oid = x.objid
+    UNION ALL
+    SELECT d.adbin::text FROM pg_catalog.pg_attrdef AS d
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+    WHERE x.kind = 'table' AND d.adrelid = x.objid AND a.attgenerated <> ''
+) AS t(tree)
+WHERE t.tree IS NOT NULL
+"""
+
+FUNCTIONS_SQL = """
+SELECT p.oid, p.oid::regprocedure::text, p.provolatile, p.prokind,
+       p.prosqlbody IS NOT NULL, array_remove(ARRAY[a.aggtransfn, a.aggfinalfn, a.aggcombinefn,
+       a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn]::oid[], NULL)
+FROM pg_catalog.pg_proc AS p
+LEFT JOIN pg_catalog.pg_aggregate AS a ON a.aggfnoid = p.oid
+WHERE p.oid = ANY (%s::oid[])
+"""
+
+OPERATORS_SQL = """
+SELECT o.oid, o.oid::regoperator::text, o.oprcode::oid
+FROM pg_catalog.pg_operator AS o WHERE o.oid = ANY (%s::oid[])
+"""
+
+RELATIONS_SQL = """
+SELECT c.oid, c.oid::regclass::text,
+       n.nspname IN ('pg_catalog', 'information_schema', 'pg_toast')
+FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+WHERE c.oid = ANY (%s::oid[])
+"""
+
+IO_TYPES_SQL = """
+SELECT t.oid, pg_catalog.format_type(t.oid, NULL), p.provolatile = 'i'
+FROM pg_catalog.pg_type AS t JOIN pg_catalog.pg_proc AS p ON p.oid = t.typinput
+WHERE t.oid = ANY (%s::oid[])
+"""
+
+# Label relations with their inheritance children and partitions (they hold label rows) and
+# their parents (reading a parent reads its children).
+LABEL_RELATIONS_SQL = """
+WITH RECURSIVE down (oid) AS (
+    SELECT l.relation::oid FROM audit.t0_label_relations AS l
+    UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN down AS d ON i.inhparent = d.oid
+), up (oid) AS (
+    SELECT l.relation::oid FROM audit.t0_label_relations AS l
+    UNION SELECT i.inhparent FROM pg_catalog.pg_inherits AS i JOIN up AS u ON i.inhrelid = u.oid
+)
+SELECT oid FROM down UNION SELECT oid FROM up
+"""
+
+EXCEPTIONS_SQL = """
+SELECT e.function::oid, e.definition_sha256 FROM audit.t0_untrackable_body_exception AS e
+WHERE e.entrypoint = %s
+"""
+
+UNTRACKABLE = ("has a body PostgreSQL cannot track (a string body), so what it calls or reads "
+               "is invisible to certification: rewrite it as a SQL-standard body "
+               "(BEGIN ATOMIC ... END, or RETURN ...)")
+
+
+@dataclass
+class _Catalog:
+    """What the lint needs to know about the built-in and user objects the trees name."""
+
+    functions: dict[int, tuple]
+    operators: dict[int, tuple]
+    relations: dict[int, tuple]
+    io_types: dict[int, tuple]
+    labels: set[int]
+
+
+def _load(conn: psycopg.Connection, refs: node_tree.References) -> _Catalog:
+    operators = {r[0]: r for r in conn.execute(OPERATORS_SQL, (sorted(refs.operators),))}
+    wanted = set(refs.functions) | {r[2] for r in operators.values()}
+    functions: dict[int, tuple] = {}
+    while wanted - set(functions):  # aggregates bring their support functions
+        rows = conn.execute(FUNCTIONS_SQL, (sorted(wanted - set(functions)),)).fetchall()
+        if not rows:
+            break
+        for r in rows:
+            functions[r[0]] = r
+            wanted |= {f for f in r[5] or [] if f}
+    return _Catalog(
+        functions, operators,
+        {r[0]: r for r in conn.execute(RELATIONS_SQL, (sorted(refs.relations),))},
+        {r[0]: r for r in conn.execute(IO_TYPES_SQL, (sorted(refs.io_casts),))},
+        {r[0] for r in conn.execute(LABEL_RELATIONS_SQL)},
+    )
+
+
+def _function_problems(cat: _Catalog, oid: int, via: str = "") -> list[str]:
+    """A function that is neither IMMUTABLE nor allowed, and its aggregate support functions."""
+    row = cat.functions.get(oid)
+    if row is None:
+        return [f"calls function {oid}{via}, which does not exist"]
+    _, name, volatile, _, _, support = row
+    problems = []
+    if volatile != "i" and not _allowed(name):
+        kind = {"s": "STABLE", "v": "VOLATILE"}.get(volatile, volatile)
+        problems.append(f"calls {name}{via}, which is {kind} (not IMMUTABLE nor allowed)")
+    for s in (f for f in support or [] if f):
+        problems += _function_problems(cat, s, f" (support function of {name})")
+    return problems
+
+
+def _tree_problems(cat: _Catalog, refs: node_tree.References) -> list[str]:
+    problems = [node_tree.REFUSED_NODES[n] for n in sorted(refs.refused)]
+    for oid in sorted(refs.functions):
+        problems += _function_problems(cat, oid)
+    for oid in sorted(refs.operators):
+        op = cat.operators.get(oid)
+        if op is None:
+            problems.append(f"uses operator {oid}, which does not exist")
+        else:
+            problems += _function_problems(cat, op[2], f" (operator {op[1]})")
+    for oid in sorted(refs.relations):
+        rel = cat.relations.get(oid)
+        if rel is None:
+            problems.append(f"reads relation {oid}, which does not exist")
+        elif rel[2]:
+            problems.append(f"reads system catalog or statistics view {rel[1]}")
+        elif oid in cat.labels:
+            problems.append(f"reads label relation {rel[1]}")
+    for oid in sorted(refs.io_casts):
+        typ = cat.io_types.get(oid)
+        if typ is None or not typ[2]:
+            shown = typ[1] if typ else str(oid)
+            problems.append(f"casts text to {shown} at run time (its input is not IMMUTABLE: "
+                            "special inputs such as 'now' and 'today' read the clock)")
+    return problems
+
+
+def lint(conn: psycopg.Connection, entrypoint: str, objects: list[ClosureObject]) -> list[str]:
+    """Problems found, one line each naming the object and its path from the entrypoint (empty
+    list: the closure is T0-clean)."""
+    read = [o for o in objects if o.reads and o.kind != "view_options"]
+    with pgsettings.pinned(conn):
+        trees = conn.execute(TREES_SQL, {"kinds": [o.kind for o in read],
+                                         "objids": [o.objid for o in read],
+                                         "names": [o.name for o in read]}).fetchall()
+        per_object: dict[str, node_tree.References] = {}
+        everything = node_tree.References()
+        for name, tree in trees:
+            refs = node_tree.references(tree)
+            per_object.setdefault(name, node_tree.References()).update(refs)
+            everything.update(refs)
+        own = {o.objid for o in read if o.kind == "function"}
+        everything.functions |= own
+        cat = _load(conn, everything)
+        exceptions = dict(conn.execute(EXCEPTIONS_SQL, (entrypoint,)).fetchall())
     problems: list[str] = []
-    for obj in objects:
-        if obj.name.lower() in LABEL_TABLES:
-            problems.append(f"label table {obj.name} is reachable from the entrypoint")
-        norm = normalized.get(obj.name)
-        if norm is None:
-            continue
-        dynamic = False
-        if norm.trees:
-            clocks = set().union(*(_clock_calls(t) for t in norm.trees))
-            tables = set().union(*(_tables(t) for t in norm.trees)) & LABEL_TABLES
-        else:  # string body: its tokens
-            body = obj.body if obj.body is not None else norm.sql.split("\n", 1)[-1]
-            language = obj.language or ("sql" if obj.sql_standard_body else None)
-            clocks, tables, dynamic = _body_findings(body, language)
-        if dynamic:
-            problems.append(f"{obj.name} runs {DYNAMIC_SQL}")
-        problems += [f"{obj.name} calls time-of-query function {c}" for c in sorted(clocks)]
-        problems += [f"{obj.name} reads label table {t}" for t in sorted(tables)]
+    for obj in read:
+        found: list[str] = []
+        if obj.kind in ("table", "view", "materialized_view") and obj.objid in cat.labels:
+            found.append("is a label relation (or its parent, child or partition)")
+        if obj.kind == "function":
+            row = cat.functions[obj.objid]
+            if row[3] != "a" and not row[4]:  # not an aggregate, no SQL-standard body
+                if exceptions.get(obj.objid) == obj.raw_sha256:
+                    found += [p.removeprefix(obj.name + " ") for p in body_problems(obj)]
+                else:
+                    found.append(UNTRACKABLE)
+            if row[2] != "i" and not _allowed(row[1]):
+                kind = {"s": "STABLE", "v": "VOLATILE"}.get(row[2], row[2])
+                found.append(f"is {kind} (not IMMUTABLE nor allowed)")
+        found += _tree_problems(cat, per_object.get(obj.name, node_tree.References()))
+        route = " -> ".join(closure.path(objects, obj.name))
+        problems += [f"{obj.name} {p} [path: {route}]" for p in dict.fromkeys(found)]
     return problems

@@ -210,19 +210,24 @@ BEGIN
         RAISE EXCEPTION 'DEFINITION DRIFT: entrypoint % no longer exists', pol.entrypoint
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    -- Fast path: if every closure object's catalog version is the one whose raw hash was
-    -- verified (same rule or function row, same column rows, same set of objects), no
-    -- definition can have changed. Otherwise compare the raw hashes of the definitions as
-    -- printed now.
-    IF EXISTS (
+    -- Fast path: if every baselined object's catalog version is the one whose raw hash was
+    -- verified (audit.t0_object_versions_v1 covers the rows the closure walk follows from it,
+    -- so the walk would find the same objects), no definition can have changed. Otherwise
+    -- walk the closure and compare the raw hashes of the definitions as printed now.
+    IF NOT EXISTS (SELECT 1 FROM audit.t0_viewdef_baseline AS vb
+                   WHERE vb.entrypoint = pol.entrypoint)
+       OR EXISTS (
         SELECT 1
-        FROM (SELECT t.object_name, t.catalog_version FROM audit.t0_closure_objects_v1(v_ep) AS t
-              WHERE t.object_kind IN ('view', 'materialized_view', 'function')) AS c
-        FULL JOIN (SELECT vb.object_name, vb.catalog_version FROM audit.t0_viewdef_baseline AS vb
-                   WHERE vb.entrypoint = pol.entrypoint) AS b
-          ON b.object_name = c.object_name
-        WHERE c.catalog_version IS NULL OR b.catalog_version IS NULL
-           OR c.catalog_version <> b.catalog_version
+        FROM audit.t0_viewdef_baseline AS vb
+        LEFT JOIN audit.t0_object_versions_v1(ARRAY(
+                SELECT split_part(b.catalog_version, ':', 1) || ':'
+                       || split_part(b.catalog_version, ':', 2)
+                FROM audit.t0_viewdef_baseline AS b
+                WHERE b.entrypoint = pol.entrypoint)) AS v
+          ON v.object_key = split_part(vb.catalog_version, ':', 1) || ':'
+                            || split_part(vb.catalog_version, ':', 2)
+        WHERE vb.entrypoint = pol.entrypoint
+          AND (vb.catalog_version IS NULL OR v.catalog_version IS DISTINCT FROM vb.catalog_version)
     ) THEN
     SELECT string_agg(format('%s %s', d.change, d.object_name), '; ' ORDER BY d.object_name)
     INTO v_drift
@@ -231,8 +236,7 @@ BEGIN
                CASE WHEN b.object_name IS NULL THEN 'added'
                     WHEN c.object_name IS NULL THEN 'removed'
                     ELSE 'changed' END AS change
-        FROM (SELECT t.object_name, t.raw_sha256 FROM audit.t0_closure_v1(v_ep) AS t
-              WHERE t.object_kind IN ('view', 'materialized_view', 'function')) AS c
+        FROM (SELECT t.object_name, t.raw_sha256 FROM audit.t0_closure_v1(v_ep) AS t) AS c
         FULL JOIN (SELECT vb.object_name, vb.raw_sha256 FROM audit.t0_viewdef_baseline AS vb
                    WHERE vb.entrypoint = pol.entrypoint) AS b
           ON b.object_name = c.object_name
@@ -266,78 +270,550 @@ $$;
 COMMENT ON FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age interval) IS 'Fail-closed guard: raises unless the entrypoint (or alias, with its parent) is CERTIFIED, certified no longer ago than the smaller of max_age and the policy''s max_age and not in the future (at statement start), its closure matches the baseline raw hashes and, if package-bound, the active package is the certified one.';
 
 CREATE FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, object_oid oid, catalog_version text)
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-BEGIN
-RETURN QUERY
-WITH RECURSIVE closure (classid, objid) AS (
-    SELECT 'pg_catalog.pg_class'::regclass::oid, p_entrypoint::oid
-    UNION
-    SELECT x.refclassid, x.refobjid
-    FROM closure AS c
-    CROSS JOIN LATERAL (
-        SELECT d.refclassid, d.refobjid, d.deptype
-        FROM pg_catalog.pg_rewrite AS rw
-        JOIN pg_catalog.pg_depend AS d
-          ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = rw.oid
-        WHERE c.classid = 'pg_catalog.pg_class'::regclass AND rw.ev_class = c.objid
-        UNION ALL
-        SELECT d.refclassid, d.refobjid, d.deptype
-        FROM pg_catalog.pg_depend AS d
-        WHERE c.classid = 'pg_catalog.pg_proc'::regclass
-          AND d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = c.objid
-    ) AS x
-    WHERE x.refclassid IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_proc'::regclass)
-      AND x.refobjid >= 16384  -- FirstNormalObjectId: user objects only
-      AND x.deptype = 'n'
-),
-closure_columns (xmins) AS (
-    SELECT string_agg(DISTINCT at.xmin::text, ',' ORDER BY at.xmin::text)
-    FROM closure AS c
-    JOIN pg_catalog.pg_attribute AS at
-      ON c.classid = 'pg_catalog.pg_class'::regclass AND at.attrelid = c.objid AND at.attnum > 0
-)
-SELECT cl.oid::regclass::text,
-       CASE cl.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
-            WHEN 'c' THEN 'composite_type' ELSE 'table' END,
-       cl.oid,
-       (SELECT rw.oid::text || ':' || rw.xmin::text || ':' || k.xmins
-        FROM pg_catalog.pg_rewrite AS rw
-        WHERE rw.ev_class = cl.oid AND rw.rulename = '_RETURN')
-FROM closure AS c
-JOIN pg_catalog.pg_class AS cl
-  ON c.classid = 'pg_catalog.pg_class'::regclass AND cl.oid = c.objid
-CROSS JOIN closure_columns AS k
-UNION ALL
-SELECT p.oid::regprocedure::text, 'function', p.oid,
-       p.oid::text || ':' || p.xmin::text || ':' || k.xmins
-FROM closure AS c
-JOIN pg_catalog.pg_proc AS p
-  ON c.classid = 'pg_catalog.pg_proc'::regclass AND p.oid = c.objid
-CROSS JOIN closure_columns AS k;
-END
+SELECT w.object_name, w.object_kind, w.objid, w.catalog_version
+FROM audit.t0_closure_walk_v1(p_entrypoint) AS w
 $$;
 
-COMMENT ON FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) IS 'The objects an entrypoint depends on, transitively, with the catalog version of each definition (oid:xmin of its pg_rewrite / pg_proc row, then the distinct xmins of the pg_attribute rows of the closure''s relations); no definitions are printed, so this is cheap enough for every query.';
+COMMENT ON FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) IS 'The objects of audit.t0_closure_walk_v1 with their catalog versions; no definitions are printed, so this is cheap enough for every query.';
 
 CREATE FUNCTION audit.t0_closure_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, object_oid oid, definition text, raw_sha256 text, catalog_version text)
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-SELECT o.object_name, o.object_kind, o.object_oid, d.definition,
+SELECT w.object_name, w.object_kind, w.objid, d.definition,
        pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(d.definition, 'UTF8')), 'hex'),
-       o.catalog_version
-FROM audit.t0_closure_objects_v1(p_entrypoint) AS o
+       w.catalog_version
+FROM audit.t0_closure_walk_v1(p_entrypoint) AS w
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN o.object_kind = 'function' THEN pg_catalog.pg_get_functiondef(o.object_oid)
-                WHEN o.object_kind IN ('view', 'materialized_view')
-                THEN pg_catalog.pg_get_viewdef(o.object_oid) END AS definition
+    SELECT audit.t0_object_definition_v1(w.object_kind, w.classid, w.objid) AS definition
 ) AS d
-ORDER BY o.object_kind, o.object_name
+ORDER BY w.object_kind, w.object_name
 $$;
 
-COMMENT ON FUNCTION audit.t0_closure_v1(p_entrypoint regclass) IS 'Everything an entrypoint depends on, transitively (views, materialized views, functions, and the tables and composite types where the walk ends), with the raw definition and its sha256.';
+COMMENT ON FUNCTION audit.t0_closure_v1(p_entrypoint regclass) IS 'Every object of audit.t0_closure_walk_v1 with its definition (printed under pinned settings) and the definition''s sha256.';
+
+CREATE FUNCTION audit.t0_closure_walk_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, classid oid, objid oid, reads boolean, reached_from text[], catalog_version text)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+RETURN QUERY
+WITH RECURSIVE walk (classid, objid, via_classid, via_objid, reads) AS (
+    SELECT 'pg_catalog.pg_class'::regclass::oid, p_entrypoint::oid, 0::oid, 0::oid, true
+    UNION
+    SELECT e.classid, e.objid, w.classid, w.objid, e.reads
+    FROM walk AS w
+    CROSS JOIN LATERAL (
+        -- what the server recorded for the object (a table's whole-object references are its
+        -- schema and its parents: parents are added below, as not read)
+        SELECT d.refclassid, d.refobjid, true
+        FROM pg_catalog.pg_depend AS d
+        WHERE w.reads AND d.classid = w.classid AND d.objid = w.objid
+          AND (d.classid <> 'pg_catalog.pg_class'::regclass OR d.objsubid <> 0
+               OR d.refclassid <> 'pg_catalog.pg_class'::regclass)
+        UNION ALL
+        -- a view's query
+        SELECT d.refclassid, d.refobjid, true
+        FROM pg_catalog.pg_rewrite AS rw
+        JOIN pg_catalog.pg_depend AS d
+          ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = rw.oid
+        WHERE w.reads AND w.classid = 'pg_catalog.pg_class'::regclass
+          AND rw.ev_class = w.objid AND rw.rulename = '_RETURN'
+        UNION ALL
+        -- reading a table reads its inheritance children and partitions
+        SELECT 'pg_catalog.pg_class'::regclass::oid, i.inhrelid, true
+        FROM pg_catalog.pg_inherits AS i
+        WHERE w.reads AND w.classid = 'pg_catalog.pg_class'::regclass AND i.inhparent = w.objid
+        UNION ALL
+        SELECT 'pg_catalog.pg_class'::regclass::oid, i.inhparent, false
+        FROM pg_catalog.pg_inherits AS i
+        WHERE w.reads AND w.classid = 'pg_catalog.pg_class'::regclass AND i.inhrelid = w.objid
+        UNION ALL
+        -- row-level security decides which rows a reader sees
+        SELECT 'pg_catalog.pg_policy'::regclass::oid, p.oid, true
+        FROM pg_catalog.pg_policy AS p
+        WHERE w.reads AND w.classid = 'pg_catalog.pg_class'::regclass AND p.polrelid = w.objid
+        UNION ALL
+        SELECT 'pg_catalog.pg_trigger'::regclass::oid, t.oid, false
+        FROM pg_catalog.pg_trigger AS t
+        WHERE w.reads AND w.classid = 'pg_catalog.pg_class'::regclass AND t.tgrelid = w.objid
+          AND NOT t.tgisinternal
+        UNION ALL
+        SELECT 'pg_catalog.pg_rewrite'::regclass::oid, rw.oid, false
+        FROM pg_catalog.pg_rewrite AS rw
+        WHERE w.reads AND w.classid = 'pg_catalog.pg_class'::regclass
+          AND rw.ev_class = w.objid AND rw.rulename <> '_RETURN'
+        UNION ALL
+        -- a domain's constraints run on every value cast to it
+        SELECT 'pg_catalog.pg_constraint'::regclass::oid, c.oid, true
+        FROM pg_catalog.pg_constraint AS c
+        WHERE w.reads AND w.classid = 'pg_catalog.pg_type'::regclass AND c.contypid = w.objid
+        UNION ALL
+        SELECT 'pg_catalog.pg_proc'::regclass::oid, t.tgfoid, false
+        FROM pg_catalog.pg_trigger AS t
+        WHERE w.classid = 'pg_catalog.pg_trigger'::regclass AND t.oid = w.objid
+    ) AS e(classid, objid, reads)
+    WHERE e.objid >= 16384  -- FirstNormalObjectId: built-in objects are read from query trees
+      AND e.classid IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_proc'::regclass,
+                        'pg_catalog.pg_type'::regclass, 'pg_catalog.pg_operator'::regclass,
+                        'pg_catalog.pg_cast'::regclass, 'pg_catalog.pg_collation'::regclass,
+                        'pg_catalog.pg_constraint'::regclass, 'pg_catalog.pg_policy'::regclass,
+                        'pg_catalog.pg_trigger'::regclass, 'pg_catalog.pg_rewrite'::regclass)
+      AND NOT (e.classid = w.classid AND e.objid = w.objid)
+),
+objects AS (
+    SELECT w.classid, w.objid, bool_or(w.reads) AS reads
+    FROM walk AS w GROUP BY w.classid, w.objid
+),
+named AS (
+    SELECT o.classid, o.objid, o.reads, x.object_name, x.object_kind,
+           ver.catalog_version
+    FROM objects AS o
+    JOIN audit.t0_object_versions_v1(
+        ARRAY(SELECT b.classid::text || ':' || b.objid::text FROM objects AS b)) AS ver
+      ON ver.object_key = o.classid::text || ':' || o.objid::text
+    CROSS JOIN LATERAL (
+        SELECT
+            CASE o.classid
+                WHEN 'pg_catalog.pg_class'::regclass THEN o.objid::regclass::text
+                WHEN 'pg_catalog.pg_proc'::regclass THEN o.objid::regprocedure::text
+                WHEN 'pg_catalog.pg_type'::regclass
+                THEN 'type ' || pg_catalog.format_type(o.objid, NULL)
+                WHEN 'pg_catalog.pg_operator'::regclass
+                THEN 'operator ' || o.objid::regoperator::text
+                WHEN 'pg_catalog.pg_collation'::regclass
+                THEN 'collation ' || o.objid::regcollation::text
+                WHEN 'pg_catalog.pg_cast'::regclass
+                THEN (SELECT pg_catalog.format('cast (%s as %s)',
+                                               pg_catalog.format_type(ca.castsource, NULL),
+                                               pg_catalog.format_type(ca.casttarget, NULL))
+                      FROM pg_catalog.pg_cast AS ca WHERE ca.oid = o.objid)
+                WHEN 'pg_catalog.pg_constraint'::regclass
+                THEN (SELECT pg_catalog.format('constraint %I on %s', cn.conname,
+                                               pg_catalog.format_type(cn.contypid, NULL))
+                      FROM pg_catalog.pg_constraint AS cn WHERE cn.oid = o.objid)
+                WHEN 'pg_catalog.pg_policy'::regclass
+                THEN (SELECT pg_catalog.format('policy %I on %s', po.polname, po.polrelid::regclass)
+                      FROM pg_catalog.pg_policy AS po WHERE po.oid = o.objid)
+                WHEN 'pg_catalog.pg_trigger'::regclass
+                THEN (SELECT pg_catalog.format('trigger %I on %s', tg.tgname, tg.tgrelid::regclass)
+                      FROM pg_catalog.pg_trigger AS tg WHERE tg.oid = o.objid)
+                WHEN 'pg_catalog.pg_rewrite'::regclass
+                THEN (SELECT pg_catalog.format('rule %I on %s', ru.rulename, ru.ev_class::regclass)
+                      FROM pg_catalog.pg_rewrite AS ru WHERE ru.oid = o.objid)
+            END,
+            CASE o.classid
+                WHEN 'pg_catalog.pg_class'::regclass
+                THEN (SELECT CASE cl.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
+                                             WHEN 'c' THEN 'composite_type'
+                                             WHEN 'S' THEN 'sequence' ELSE 'table' END
+                      FROM pg_catalog.pg_class AS cl WHERE cl.oid = o.objid)
+                WHEN 'pg_catalog.pg_proc'::regclass THEN 'function'
+                WHEN 'pg_catalog.pg_type'::regclass THEN 'type'
+                WHEN 'pg_catalog.pg_operator'::regclass THEN 'operator'
+                WHEN 'pg_catalog.pg_cast'::regclass THEN 'cast'
+                WHEN 'pg_catalog.pg_collation'::regclass THEN 'collation'
+                WHEN 'pg_catalog.pg_constraint'::regclass THEN 'domain_constraint'
+                WHEN 'pg_catalog.pg_policy'::regclass THEN 'policy'
+                WHEN 'pg_catalog.pg_trigger'::regclass THEN 'trigger'
+                WHEN 'pg_catalog.pg_rewrite'::regclass THEN 'rule'
+            END
+    ) AS x(object_name, object_kind)
+)
+SELECT n.object_name, n.object_kind, n.classid, n.objid, n.reads,
+       coalesce((SELECT pg_catalog.array_agg(DISTINCT v.object_name ORDER BY v.object_name)
+                 FROM walk AS w JOIN named AS v ON v.classid = w.via_classid AND v.objid = w.via_objid
+                 WHERE w.classid = n.classid AND w.objid = n.objid), '{}'),
+       n.catalog_version
+FROM named AS n
+UNION ALL
+SELECT 'options of ' || n.object_name, 'view_options', n.classid, n.objid, n.reads,
+       ARRAY[n.object_name], n.catalog_version
+FROM named AS n
+WHERE n.object_kind IN ('view', 'materialized_view');
+END
+$$;
+
+COMMENT ON FUNCTION audit.t0_closure_walk_v1(p_entrypoint regclass) IS 'Every object an entrypoint''s rows depend on, recursively: pg_depend from views, functions (bodies, argument defaults), operators, types, casts, collations, domain constraints and policies; for each table read its inheritance children, partitions and row-level security policies; hashed but not followed (reads false): parents, triggers and their functions, rules. reached_from names the objects it was reached from; catalog_version changes with every change to the object''s catalog rows.';
+
+CREATE FUNCTION audit.t0_invalidate_changed_days_v1() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_newest date;         -- the newest baselined day of any policy entrypoint
+    v_bound  timestamptz;  -- the start of the UTC day after it: earlier rows are baselined data
+    v_days   date[];       -- the touched UTC t0 days before v_bound, ascending
+    v_what   text;
+    v_gen    integer[];    -- vision rows: per generation, the listing_id range they touch
+    v_lo     bigint[];
+    v_hi     bigint[];
+BEGIN
+    SELECT pg_catalog.max(n.t0_day) INTO v_newest
+    FROM audit.t0_entrypoint_policy AS p
+    CROSS JOIN LATERAL (SELECT b.t0_day FROM audit.t0_dataset_hash_baseline AS b
+                        WHERE b.entrypoint = p.entrypoint
+                        ORDER BY b.t0_day DESC LIMIT 1) AS n;
+    IF v_newest IS NULL THEN
+        RETURN NULL;  -- nothing is baselined
+    END IF;
+    v_bound := (v_newest + 1)::timestamp AT TIME ZONE 'UTC';
+
+    IF TG_OP = 'TRUNCATE' THEN
+        v_what := 'removed every row';
+    ELSIF TG_RELID = 'src.listing_snapshots_t0'::pg_catalog.regclass THEN
+        IF TG_OP = 'INSERT' THEN
+            SELECT pg_catalog.array_agg(x.d ORDER BY x.d) INTO v_days
+            FROM (SELECT DISTINCT (n.t0 AT TIME ZONE 'UTC')::date AS d
+                  FROM new_rows AS n WHERE n.t0 < v_bound) AS x;
+        ELSIF TG_OP = 'UPDATE' THEN
+            SELECT pg_catalog.array_agg(x.d ORDER BY x.d) INTO v_days
+            FROM (SELECT (o.t0 AT TIME ZONE 'UTC')::date AS d
+                  FROM old_rows AS o WHERE o.t0 < v_bound
+                  UNION
+                  SELECT (n.t0 AT TIME ZONE 'UTC')::date
+                  FROM new_rows AS n WHERE n.t0 < v_bound) AS x;
+        ELSE
+            SELECT pg_catalog.array_agg(x.d ORDER BY x.d) INTO v_days
+            FROM (SELECT DISTINCT (o.t0 AT TIME ZONE 'UTC')::date AS d
+                  FROM old_rows AS o WHERE o.t0 < v_bound) AS x;
+        END IF;
+        v_what := 'changed rows of UTC t0_day(s)';
+    ELSIF TG_RELID = 'src.listing_vision_features'::pg_catalog.regclass THEN
+        -- Cheap first: per generation, the listing_id range of the statement's rows. Only when
+        -- a snapshot before v_bound lies in such a range (a range scan of the primary key: new
+        -- listings' fresh ids keep it to the new snapshots) are the rows joined one by one.
+        IF TG_OP = 'INSERT' THEN
+            SELECT pg_catalog.array_agg(r.generation), pg_catalog.array_agg(r.lo),
+                   pg_catalog.array_agg(r.hi) INTO v_gen, v_lo, v_hi
+            FROM (SELECT n.generation, pg_catalog.min(n.listing_id) AS lo,
+                         pg_catalog.max(n.listing_id) AS hi
+                  FROM new_rows AS n GROUP BY n.generation) AS r;
+        ELSIF TG_OP = 'UPDATE' THEN
+            SELECT pg_catalog.array_agg(r.generation), pg_catalog.array_agg(r.lo),
+                   pg_catalog.array_agg(r.hi) INTO v_gen, v_lo, v_hi
+            FROM (SELECT k.generation, pg_catalog.min(k.listing_id) AS lo,
+                         pg_catalog.max(k.listing_id) AS hi
+                  FROM (SELECT o.generation, o.listing_id FROM old_rows AS o
+                        UNION ALL
+                        SELECT n.generation, n.listing_id FROM new_rows AS n) AS k
+                  GROUP BY k.generation) AS r;
+        ELSE
+            SELECT pg_catalog.array_agg(r.generation), pg_catalog.array_agg(r.lo),
+                   pg_catalog.array_agg(r.hi) INTO v_gen, v_lo, v_hi
+            FROM (SELECT o.generation, pg_catalog.min(o.listing_id) AS lo,
+                         pg_catalog.max(o.listing_id) AS hi
+                  FROM old_rows AS o GROUP BY o.generation) AS r;
+        END IF;
+        IF NOT EXISTS (
+            SELECT FROM ROWS FROM (pg_catalog.unnest(v_gen), pg_catalog.unnest(v_lo),
+                                   pg_catalog.unnest(v_hi)) AS r(generation, lo, hi)
+            WHERE EXISTS (SELECT FROM src.listing_snapshots_t0 AS s
+                          WHERE s.generation = r.generation
+                            AND s.listing_id BETWEEN r.lo AND r.hi AND s.t0 < v_bound)) THEN
+            RETURN NULL;  -- no row of the statement has a snapshot before v_bound
+        END IF;
+        IF TG_OP = 'INSERT' THEN
+            SELECT pg_catalog.array_agg(x.d ORDER BY x.d) INTO v_days
+            FROM (SELECT DISTINCT (s.t0 AT TIME ZONE 'UTC')::date AS d
+                  FROM new_rows AS v
+                  JOIN src.listing_snapshots_t0 AS s
+                    ON s.generation = v.generation AND s.listing_id = v.listing_id
+                  WHERE s.t0 < v_bound) AS x;
+        ELSIF TG_OP = 'UPDATE' THEN
+            SELECT pg_catalog.array_agg(x.d ORDER BY x.d) INTO v_days
+            FROM (SELECT (s.t0 AT TIME ZONE 'UTC')::date AS d
+                  FROM old_rows AS v
+                  JOIN src.listing_snapshots_t0 AS s
+                    ON s.generation = v.generation AND s.listing_id = v.listing_id
+                  WHERE s.t0 < v_bound
+                  UNION
+                  SELECT (s.t0 AT TIME ZONE 'UTC')::date
+                  FROM new_rows AS v
+                  JOIN src.listing_snapshots_t0 AS s
+                    ON s.generation = v.generation AND s.listing_id = v.listing_id
+                  WHERE s.t0 < v_bound) AS x;
+        ELSE
+            SELECT pg_catalog.array_agg(x.d ORDER BY x.d) INTO v_days
+            FROM (SELECT DISTINCT (s.t0 AT TIME ZONE 'UTC')::date AS d
+                  FROM old_rows AS v
+                  JOIN src.listing_snapshots_t0 AS s
+                    ON s.generation = v.generation AND s.listing_id = v.listing_id
+                  WHERE s.t0 < v_bound) AS x;
+        END IF;
+        v_what := 'changed the vision rows of snapshots of UTC t0_day(s)';
+    ELSE
+        RAISE EXCEPTION 'audit.t0_invalidate_changed_days_v1: no rule for %.%',
+            TG_TABLE_SCHEMA, TG_TABLE_NAME;
+    END IF;
+    IF TG_OP <> 'TRUNCATE' AND v_days IS NULL THEN
+        RETURN NULL;  -- only days after every newest baselined day: new data
+    END IF;
+
+    -- Lock in one order (concurrent writers), then write whatever the status: a certify run
+    -- whose snapshot predates this change must meet this row version and fail to serialize.
+    PERFORM 1
+    FROM audit.t0_cert_registry AS r
+    JOIN audit.t0_entrypoint_policy AS p
+      ON r.entrypoint = p.entrypoint OR r.inherited_from = p.entrypoint
+         OR r.entrypoint = ANY (p.aliases)
+    CROSS JOIN LATERAL (SELECT b.t0_day FROM audit.t0_dataset_hash_baseline AS b
+                        WHERE b.entrypoint = p.entrypoint
+                        ORDER BY b.t0_day DESC LIMIT 1) AS n
+    WHERE v_days IS NULL OR v_days[1] <= n.t0_day
+    ORDER BY r.entrypoint
+    FOR UPDATE OF r;
+
+    UPDATE audit.t0_cert_registry AS r
+    SET status = 'FAILED', detail = e.detail  -- certified_at: still the last outcome's time
+    FROM (
+        SELECT p.entrypoint, p.aliases,
+               pg_catalog.format(
+                   'dataset changed after certification: %s on %I.%I %s%s (newest baselined '
+                   'day %s of %s); %s',
+                   TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME, v_what,
+                   CASE WHEN v_days IS NULL THEN ''
+                        ELSE ' ' || (SELECT pg_catalog.string_agg(
+                                                pg_catalog.to_char(u.d, 'YYYY-MM-DD'), ', '
+                                                ORDER BY u.d)
+                                            FILTER (WHERE u.i <= 10)
+                                            || CASE WHEN pg_catalog.count(*) > 10
+                                                    THEN pg_catalog.format(' and %s more',
+                                                                           pg_catalog.count(*) - 10)
+                                                    ELSE '' END
+                                     FROM pg_catalog.unnest(v_days) WITH ORDINALITY AS u(d, i)
+                                     WHERE u.d <= n.t0_day) END,
+                   pg_catalog.to_char(n.t0_day, 'YYYY-MM-DD'), p.entrypoint,
+                   CASE WHEN p.drift_mode = 'tolerant'
+                        THEN 'python -m harness.certify run re-checks and re-baselines them'
+                        ELSE 'if intended: python -m harness.certify baseline, then python -m '
+                             'harness.certify run' END) AS detail
+        FROM audit.t0_entrypoint_policy AS p
+        CROSS JOIN LATERAL (SELECT b.t0_day FROM audit.t0_dataset_hash_baseline AS b
+                            WHERE b.entrypoint = p.entrypoint
+                            ORDER BY b.t0_day DESC LIMIT 1) AS n
+        WHERE v_days IS NULL OR v_days[1] <= n.t0_day
+    ) AS e
+    WHERE r.entrypoint = e.entrypoint OR r.inherited_from = e.entrypoint
+       OR r.entrypoint = ANY (e.aliases);
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION audit.t0_invalidate_changed_days_v1() IS 'Statement trigger of the source tables: a change (INSERT, UPDATE, DELETE, TRUNCATE) to rows whose UTC t0 day (for vision rows: their snapshots'') is at or before an entrypoint''s newest baselined day sets that entrypoint''s and its aliases'' registry rows to FAILED in the same transaction, naming table, operation, days and remedy. Rows in later days (new data) change nothing.';
+
+CREATE FUNCTION audit.t0_object_definition_v1(p_kind text, p_classid oid, p_objid oid) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET "TimeZone" TO 'UTC'
+    SET "DateStyle" TO 'ISO, MDY'
+    SET "IntervalStyle" TO 'postgres'
+    SET extra_float_digits TO '1'
+    AS $$
+DECLARE
+    v_text text;
+BEGIN
+    IF p_kind IN ('view', 'materialized_view') THEN
+        RETURN pg_get_viewdef(p_objid);
+    ELSIF p_kind = 'view_options' THEN
+        SELECT format('OPTIONS OF %s (%s)', c.oid::regclass,
+                      coalesce(array_to_string(c.reloptions, ', '), ''))
+        INTO v_text FROM pg_class AS c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_class'::regclass THEN
+        SELECT format('%s %s (%s)%s%s%s%s%s',
+                      CASE c.relkind WHEN 'r' THEN 'TABLE' WHEN 'p' THEN 'PARTITIONED TABLE'
+                                     WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'c' THEN 'TYPE'
+                                     WHEN 'S' THEN 'SEQUENCE' ELSE 'RELATION ' || c.relkind::text END,
+                      c.oid::regclass,
+                      (SELECT string_agg(format('%I %s%s%s%s', a.attname,
+                                                format_type(a.atttypid, a.atttypmod),
+                                                CASE WHEN a.attcollation <> t.typcollation
+                                                     THEN ' COLLATE ' || a.attcollation::regcollation::text
+                                                     ELSE '' END,
+                                                CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END,
+                                                CASE WHEN a.attgenerated <> ''
+                                                     THEN format(' GENERATED ALWAYS AS (%s)',
+                                                                 pg_get_expr(d.adbin, d.adrelid))
+                                                     ELSE '' END),
+                                         ', ' ORDER BY a.attnum)
+                       FROM pg_attribute AS a
+                       JOIN pg_type AS t ON t.oid = a.atttypid
+                       LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+                      CASE WHEN c.relrowsecurity THEN ' ROW LEVEL SECURITY' ELSE '' END,
+                      CASE WHEN c.relforcerowsecurity THEN ' FORCED' ELSE '' END,
+                      (SELECT ' INHERITS (' || string_agg(i.inhparent::regclass::text, ', '
+                                                          ORDER BY i.inhseqno) || ')'
+                       FROM pg_inherits AS i WHERE i.inhrelid = c.oid),
+                      CASE WHEN c.relkind = 'p' THEN ' PARTITION BY ' || pg_get_partkeydef(c.oid)
+                           ELSE '' END,
+                      CASE WHEN c.relispartition
+                           THEN ' ' || pg_get_expr(c.relpartbound, c.oid) ELSE '' END
+                      || coalesce((SELECT format(' SERVER %I OPTIONS (%s)', s.srvname,
+                                                 array_to_string(f.ftoptions, ', '))
+                                   FROM pg_foreign_table AS f
+                                   JOIN pg_foreign_server AS s ON s.oid = f.ftserver
+                                   WHERE f.ftrelid = c.oid), ''))
+        INTO v_text FROM pg_class AS c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_proc'::regclass THEN
+        SELECT CASE WHEN p.prokind = 'a'
+                    THEN format('AGGREGATE %s RETURNS %s %s %s', p.oid::regprocedure,
+                                format_type(p.prorettype, NULL),
+                                (to_jsonb(a) - 'aggfnoid')::text,
+                                (SELECT to_jsonb(x) FROM (SELECT p.provolatile, p.proparallel,
+                                                                 p.proisstrict) AS x)::text)
+                    ELSE pg_get_functiondef(p.oid) END
+        INTO v_text
+        FROM pg_proc AS p LEFT JOIN pg_aggregate AS a ON a.aggfnoid = p.oid
+        WHERE p.oid = p_objid;
+    ELSIF p_classid = 'pg_operator'::regclass THEN
+        SELECT format('OPERATOR %s (FUNCTION = %s, RESULT = %s, COMMUTATOR = %s, NEGATOR = %s, '
+                      'RESTRICT = %s, JOIN = %s, HASHES = %s, MERGES = %s)',
+                      o.oid::regoperator, o.oprcode::oid::regprocedure,
+                      format_type(o.oprresult, NULL), nullif(o.oprcom, 0)::regoperator,
+                      nullif(o.oprnegate, 0)::regoperator, o.oprrest, o.oprjoin,
+                      o.oprcanhash, o.oprcanmerge)
+        INTO v_text FROM pg_operator AS o WHERE o.oid = p_objid;
+    ELSIF p_classid = 'pg_type'::regclass THEN
+        SELECT format('TYPE %s (TYPE = %s, CATEGORY = %s, BASETYPE = %s, NOT NULL = %s, '
+                      'DEFAULT = %s, INPUT = %s, OUTPUT = %s, ELEMENT = %s, RELATION = %s, '
+                      'COLLATION = %s, LABELS = %s, SUBTYPE = %s)',
+                      format_type(t.oid, NULL), t.typtype, t.typcategory,
+                      format_type(nullif(t.typbasetype, 0), t.typtypmod), t.typnotnull,
+                      pg_get_expr(t.typdefaultbin, 0), t.typinput::oid::regprocedure,
+                      t.typoutput::oid::regprocedure, format_type(nullif(t.typelem, 0), NULL),
+                      nullif(t.typrelid, 0)::regclass, nullif(t.typcollation, 0)::regcollation,
+                      (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder)
+                       FROM pg_enum AS e WHERE e.enumtypid = t.oid),
+                      (SELECT format_type(r.rngsubtype, NULL) FROM pg_range AS r
+                       WHERE r.rngtypid = t.oid))
+        INTO v_text FROM pg_type AS t WHERE t.oid = p_objid;
+    ELSIF p_classid = 'pg_constraint'::regclass THEN
+        SELECT format('CONSTRAINT %I ON %s %s%s', c.conname, format_type(c.contypid, NULL),
+                      pg_get_constraintdef(c.oid),
+                      CASE WHEN c.convalidated THEN '' ELSE ' NOT VALID' END)
+        INTO v_text FROM pg_constraint AS c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_policy'::regclass THEN
+        SELECT format('POLICY %I ON %s AS %s FOR %s TO %s USING (%s) WITH CHECK (%s)',
+                      p.polname, p.polrelid::regclass,
+                      CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+                      p.polcmd,
+                      (SELECT string_agg(CASE WHEN r.role = 0 THEN 'PUBLIC'
+                                              ELSE quote_ident(pg_get_userbyid(r.role)) END,
+                                         ', ' ORDER BY 1)
+                       FROM unnest(p.polroles) AS r(role)),
+                      pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
+        INTO v_text FROM pg_policy AS p WHERE p.oid = p_objid;
+    ELSIF p_classid = 'pg_trigger'::regclass THEN
+        SELECT pg_get_triggerdef(t.oid) || ' ENABLED ' || t.tgenabled::text
+        INTO v_text FROM pg_trigger AS t WHERE t.oid = p_objid;
+    ELSIF p_classid = 'pg_rewrite'::regclass THEN
+        SELECT pg_get_ruledef(r.oid) || ' ENABLED ' || r.ev_enabled::text
+        INTO v_text FROM pg_rewrite AS r WHERE r.oid = p_objid;
+    ELSIF p_classid = 'pg_cast'::regclass THEN
+        SELECT format('CAST (%s AS %s) WITH FUNCTION %s CONTEXT %s METHOD %s',
+                      format_type(c.castsource, NULL), format_type(c.casttarget, NULL),
+                      nullif(c.castfunc, 0)::regprocedure, c.castcontext, c.castmethod)
+        INTO v_text FROM pg_cast AS c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_collation'::regclass THEN
+        SELECT format('COLLATION %s %s', c.oid::regcollation,
+                      (to_jsonb(c) - 'oid' - 'collname' - 'collnamespace' - 'collowner')::text)
+        INTO v_text FROM pg_collation AS c WHERE c.oid = p_objid;
+    END IF;
+    RETURN v_text;
+END
+$$;
+
+COMMENT ON FUNCTION audit.t0_object_definition_v1(p_kind text, p_classid oid, p_objid oid) IS 'The definition of one closure object under pinned settings: what PostgreSQL prints for views and functions, a canonical text built from the catalog for every other kind.';
+
+CREATE FUNCTION audit.t0_object_versions_v1(p_keys text[]) RETURNS TABLE(object_key text, catalog_version text)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+RETURN QUERY
+WITH k AS (
+    SELECT u.key, pg_catalog.split_part(u.key, ':', 1)::oid AS classid,
+           pg_catalog.split_part(u.key, ':', 2)::oid AS objid
+    FROM pg_catalog.unnest(p_keys) AS u(key)
+),
+rel AS (SELECT pg_catalog.array_agg(k.objid) AS oids FROM k
+        WHERE k.classid = 'pg_catalog.pg_class'::regclass),
+typ AS (SELECT pg_catalog.array_agg(k.objid) AS oids FROM k
+        WHERE k.classid = 'pg_catalog.pg_type'::regclass),
+att AS MATERIALIZED (SELECT a.attrelid AS oid,
+               pg_catalog.string_agg(a.attnum || '.' || a.xmin, ',' ORDER BY a.attnum) AS v
+        FROM pg_catalog.pg_attribute AS a, rel
+        WHERE a.attrelid = ANY (rel.oids) AND a.attnum > 0 GROUP BY a.attrelid),
+rul AS MATERIALIZED (SELECT r.ev_class AS oid,
+               pg_catalog.string_agg(r.oid || '.' || r.xmin, ',' ORDER BY r.oid) AS v
+        FROM pg_catalog.pg_rewrite AS r, rel
+        WHERE r.ev_class = ANY (rel.oids) GROUP BY r.ev_class),
+trg AS MATERIALIZED (SELECT t.tgrelid AS oid,
+               pg_catalog.string_agg(t.oid || '.' || t.xmin, ',' ORDER BY t.oid) AS v
+        FROM pg_catalog.pg_trigger AS t, rel
+        WHERE t.tgrelid = ANY (rel.oids) AND NOT t.tgisinternal GROUP BY t.tgrelid),
+pol AS MATERIALIZED (SELECT p.polrelid AS oid,
+               pg_catalog.string_agg(p.oid || '.' || p.xmin, ',' ORDER BY p.oid) AS v
+        FROM pg_catalog.pg_policy AS p, rel
+        WHERE p.polrelid = ANY (rel.oids) GROUP BY p.polrelid),
+inh AS MATERIALIZED (SELECT x.oid, pg_catalog.string_agg(x.v, ',' ORDER BY x.v) AS v
+        FROM (SELECT i.inhrelid AS oid, 'p' || i.inhparent || '.' || i.xmin AS v
+              FROM pg_catalog.pg_inherits AS i, rel WHERE i.inhrelid = ANY (rel.oids)
+              UNION ALL
+              SELECT i.inhparent, 'c' || i.inhrelid || '.' || i.xmin
+              FROM pg_catalog.pg_inherits AS i, rel WHERE i.inhparent = ANY (rel.oids)) AS x
+        GROUP BY x.oid),
+con AS MATERIALIZED (SELECT c.contypid AS oid,
+               pg_catalog.string_agg(c.oid || '.' || c.xmin, ',' ORDER BY c.oid) AS v
+        FROM pg_catalog.pg_constraint AS c, typ
+        WHERE c.contypid = ANY (typ.oids) GROUP BY c.contypid),
+enu AS MATERIALIZED (SELECT e.enumtypid AS oid,
+               pg_catalog.string_agg(e.oid || '.' || e.xmin, ',' ORDER BY e.oid) AS v
+        FROM pg_catalog.pg_enum AS e, typ
+        WHERE e.enumtypid = ANY (typ.oids) GROUP BY e.enumtypid)
+SELECT k.key, k.key || ':' || CASE k.classid
+    WHEN 'pg_catalog.pg_class'::regclass THEN (
+        SELECT cl.xmin::text || ':' || coalesce(att.v, '-') || ':' || coalesce(rul.v, '-')
+               || ':' || coalesce(trg.v, '-') || ':' || coalesce(pol.v, '-')
+               || ':' || coalesce(inh.v, '-')
+        FROM pg_catalog.pg_class AS cl
+        LEFT JOIN att ON att.oid = cl.oid LEFT JOIN rul ON rul.oid = cl.oid
+        LEFT JOIN trg ON trg.oid = cl.oid LEFT JOIN pol ON pol.oid = cl.oid
+        LEFT JOIN inh ON inh.oid = cl.oid
+        WHERE cl.oid = k.objid)
+    WHEN 'pg_catalog.pg_proc'::regclass THEN (
+        SELECT pr.xmin::text || coalesce(':' || (SELECT ag.xmin::text FROM pg_catalog.pg_aggregate AS ag
+                                                 WHERE ag.aggfnoid = pr.oid), '')
+        FROM pg_catalog.pg_proc AS pr WHERE pr.oid = k.objid)
+    WHEN 'pg_catalog.pg_type'::regclass THEN (
+        SELECT ty.xmin::text || ':' || coalesce(con.v, '-') || ':' || coalesce(enu.v, '-')
+        FROM pg_catalog.pg_type AS ty
+        LEFT JOIN con ON con.oid = ty.oid LEFT JOIN enu ON enu.oid = ty.oid
+        WHERE ty.oid = k.objid)
+    WHEN 'pg_catalog.pg_operator'::regclass
+    THEN (SELECT x.xmin::text FROM pg_catalog.pg_operator AS x WHERE x.oid = k.objid)
+    WHEN 'pg_catalog.pg_cast'::regclass
+    THEN (SELECT x.xmin::text FROM pg_catalog.pg_cast AS x WHERE x.oid = k.objid)
+    WHEN 'pg_catalog.pg_collation'::regclass
+    THEN (SELECT x.xmin::text FROM pg_catalog.pg_collation AS x WHERE x.oid = k.objid)
+    WHEN 'pg_catalog.pg_constraint'::regclass
+    THEN (SELECT x.xmin::text FROM pg_catalog.pg_constraint AS x WHERE x.oid = k.objid)
+    WHEN 'pg_catalog.pg_policy'::regclass
+    THEN (SELECT x.xmin::text FROM pg_catalog.pg_policy AS x WHERE x.oid = k.objid)
+    WHEN 'pg_catalog.pg_trigger'::regclass
+    THEN (SELECT x.xmin::text FROM pg_catalog.pg_trigger AS x WHERE x.oid = k.objid)
+    WHEN 'pg_catalog.pg_rewrite'::regclass
+    THEN (SELECT x.xmin::text FROM pg_catalog.pg_rewrite AS x WHERE x.oid = k.objid)
+END
+FROM k;
+END
+$$;
+
+COMMENT ON FUNCTION audit.t0_object_versions_v1(p_keys text[]) IS 'The catalog version of each closure object named by its key (classid:oid): the key, then the xmin of its catalog row and the oid.xmin of every row the closure walk follows from it (a relation''s columns, rules, triggers, policies and inheritance links; a function''s aggregate row; a type''s constraints and labels). Any change to the object, or to what the walk would find from it, changes it; a missing row gives NULL.';
 
 CREATE FUNCTION ml.reject_package_change() RETURNS trigger
     LANGUAGE plpgsql
@@ -731,14 +1207,40 @@ CREATE TABLE audit.t0_entrypoint_policy (
     key_columns text[] DEFAULT '{generation,listing_id,t0}'::text[] NOT NULL,
     t0_column text DEFAULT 't0'::text NOT NULL,
     package_bound boolean DEFAULT false NOT NULL,
+    max_new_days integer DEFAULT 7 NOT NULL,
     CONSTRAINT ck_t0_entrypoint_policy_check_days CHECK ((check_days >= 1)),
     CONSTRAINT ck_t0_entrypoint_policy_drift_mode CHECK ((drift_mode = ANY (ARRAY['strict'::text, 'tolerant'::text]))),
     CONSTRAINT ck_t0_entrypoint_policy_key_columns CHECK ((cardinality(key_columns) >= 1)),
     CONSTRAINT ck_t0_entrypoint_policy_max_age CHECK ((max_age > '00:00:00'::interval)),
+    CONSTRAINT ck_t0_entrypoint_policy_max_new_days CHECK ((max_new_days >= 0)),
     CONSTRAINT ck_t0_entrypoint_policy_sample_limit CHECK ((sample_limit > 0))
 );
 
-COMMENT ON TABLE audit.t0_entrypoint_policy IS 'One row per certified entrypoint: aliases inheriting its status, freshness, dataset-drift policy (last check_days UTC t0_days; sample_limit NULL = every row), assertion function. package_bound: the certification is tied to the active WOE package.';
+COMMENT ON TABLE audit.t0_entrypoint_policy IS 'One row per certified entrypoint: aliases inheriting its status, freshness, dataset-drift policy (certify baseline hashes the last check_days UTC t0_days; every run re-checks every baselined day and baselines new days up to max_new_days after the newest; strict: a changed day fails, tolerant: it is re-baselined; sample_limit NULL = every row), assertion function. package_bound: the certification is tied to the active WOE package. A change to a day at or before an entrypoint''s newest baselined day fails its certification at once (audit.t0_invalidate_changed_days_v1).';
+
+COMMENT ON COLUMN audit.t0_entrypoint_policy.check_days IS 'UTC t0_days that certify baseline hashes, ending at the entrypoint''s newest t0 day. Every run re-checks every baselined day, whatever new rows exist.';
+
+COMMENT ON COLUMN audit.t0_entrypoint_policy.max_new_days IS 'Tolerance for new data, in UTC days: a certify run baselines the days after the newest baselined day up to this many days after it; a row dated later fails the run''s dataset_drift check (its days named) and is never baselined by a run. 0: every new day waits for certify baseline.';
+
+CREATE TABLE audit.t0_label_relations (
+    relation regclass NOT NULL,
+    reason text NOT NULL,
+    CONSTRAINT ck_t0_label_relations_reason CHECK ((reason <> ''::text))
+);
+
+COMMENT ON TABLE audit.t0_label_relations IS 'Relations that hold labels, by identity (OID): the T0 lint refuses an entrypoint whose closure reads one, its inheritance children or partitions, or its parents, however named.';
+
+CREATE TABLE audit.t0_untrackable_body_exception (
+    entrypoint text NOT NULL,
+    function regprocedure NOT NULL,
+    definition_sha256 text NOT NULL,
+    reason text NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ck_t0_untrackable_body_exception_reason CHECK ((reason <> ''::text)),
+    CONSTRAINT ck_t0_untrackable_body_exception_sha256 CHECK ((definition_sha256 ~ '^[0-9a-f]{64}$'::text))
+);
+
+COMMENT ON TABLE audit.t0_untrackable_body_exception IS 'Reviewed exceptions to "every function in a closure has a SQL-standard body": the function is admitted for that entrypoint while its definition (pg_get_functiondef) has this sha256; the T0 lint still scans its body and still requires it to be IMMUTABLE or allowed.';
 
 CREATE TABLE audit.t0_viewdef_baseline (
     entrypoint text NOT NULL,
@@ -751,11 +1253,11 @@ CREATE TABLE audit.t0_viewdef_baseline (
     baselined_at timestamp with time zone DEFAULT now() NOT NULL,
     catalog_version text,
     CONSTRAINT ck_t0_viewdef_baseline_normalized_sha256 CHECK ((normalized_sha256 ~ '^[0-9a-f]{64}$'::text)),
-    CONSTRAINT ck_t0_viewdef_baseline_object_kind CHECK ((object_kind = ANY (ARRAY['view'::text, 'materialized_view'::text, 'function'::text]))),
+    CONSTRAINT ck_t0_viewdef_baseline_object_kind CHECK ((object_kind = ANY (ARRAY['view'::text, 'materialized_view'::text, 'view_options'::text, 'table'::text, 'composite_type'::text, 'sequence'::text, 'function'::text, 'operator'::text, 'type'::text, 'domain_constraint'::text, 'policy'::text, 'trigger'::text, 'rule'::text, 'cast'::text, 'collation'::text]))),
     CONSTRAINT ck_t0_viewdef_baseline_raw_sha256 CHECK ((raw_sha256 ~ '^[0-9a-f]{64}$'::text))
 );
 
-COMMENT ON TABLE audit.t0_viewdef_baseline IS 'One row per object in an entrypoint''s closure: raw and sqlglot-normalized definition hashes.';
+COMMENT ON TABLE audit.t0_viewdef_baseline IS 'One row per object in an entrypoint''s closure (audit.t0_closure_walk_v1): raw and normalized definition hashes.';
 
 COMMENT ON COLUMN audit.t0_viewdef_baseline.catalog_version IS 'Catalog version of the definition when the raw hash was last verified (audit.t0_closure_objects_v1: oid:xmin of its pg_rewrite or pg_proc row, then the xmins of the closure''s column rows); lets the guard skip re-printing definitions that cannot have changed.';
 
@@ -1038,6 +1540,12 @@ ALTER TABLE ONLY audit.t0_dataset_hash_baseline
 ALTER TABLE ONLY audit.t0_entrypoint_policy
     ADD CONSTRAINT t0_entrypoint_policy_pkey PRIMARY KEY (entrypoint);
 
+ALTER TABLE ONLY audit.t0_label_relations
+    ADD CONSTRAINT t0_label_relations_pkey PRIMARY KEY (relation);
+
+ALTER TABLE ONLY audit.t0_untrackable_body_exception
+    ADD CONSTRAINT t0_untrackable_body_exception_pkey PRIMARY KEY (entrypoint, function);
+
 ALTER TABLE ONLY audit.t0_viewdef_baseline
     ADD CONSTRAINT t0_viewdef_baseline_pkey PRIMARY KEY (entrypoint, object_name);
 
@@ -1109,6 +1617,41 @@ CREATE TRIGGER woe_anchor_scores_v1_no_truncate BEFORE TRUNCATE ON ml.woe_anchor
 
 CREATE TRIGGER woe_anchor_scores_v1_same_transaction AFTER INSERT ON ml.woe_anchor_scores_v1 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ml.reject_rows_for_committed_package();
 
+CREATE TRIGGER listing_snapshots_t0_invalidate_on_delete AFTER DELETE ON src.listing_snapshots_t0 REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.t0_invalidate_changed_days_v1();
+
+ALTER TABLE src.listing_snapshots_t0 ENABLE ALWAYS TRIGGER listing_snapshots_t0_invalidate_on_delete;
+
+CREATE TRIGGER listing_snapshots_t0_invalidate_on_insert AFTER INSERT ON src.listing_snapshots_t0 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.t0_invalidate_changed_days_v1();
+
+ALTER TABLE src.listing_snapshots_t0 ENABLE ALWAYS TRIGGER listing_snapshots_t0_invalidate_on_insert;
+
+CREATE TRIGGER listing_snapshots_t0_invalidate_on_truncate AFTER TRUNCATE ON src.listing_snapshots_t0 FOR EACH STATEMENT EXECUTE FUNCTION audit.t0_invalidate_changed_days_v1();
+
+ALTER TABLE src.listing_snapshots_t0 ENABLE ALWAYS TRIGGER listing_snapshots_t0_invalidate_on_truncate;
+
+CREATE TRIGGER listing_snapshots_t0_invalidate_on_update AFTER UPDATE ON src.listing_snapshots_t0 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.t0_invalidate_changed_days_v1();
+
+ALTER TABLE src.listing_snapshots_t0 ENABLE ALWAYS TRIGGER listing_snapshots_t0_invalidate_on_update;
+
+CREATE TRIGGER listing_vision_features_invalidate_on_delete AFTER DELETE ON src.listing_vision_features REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.t0_invalidate_changed_days_v1();
+
+ALTER TABLE src.listing_vision_features ENABLE ALWAYS TRIGGER listing_vision_features_invalidate_on_delete;
+
+CREATE TRIGGER listing_vision_features_invalidate_on_insert AFTER INSERT ON src.listing_vision_features REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.t0_invalidate_changed_days_v1();
+
+ALTER TABLE src.listing_vision_features ENABLE ALWAYS TRIGGER listing_vision_features_invalidate_on_insert;
+
+CREATE TRIGGER listing_vision_features_invalidate_on_truncate AFTER TRUNCATE ON src.listing_vision_features FOR EACH STATEMENT EXECUTE FUNCTION audit.t0_invalidate_changed_days_v1();
+
+ALTER TABLE src.listing_vision_features ENABLE ALWAYS TRIGGER listing_vision_features_invalidate_on_truncate;
+
+CREATE TRIGGER listing_vision_features_invalidate_on_update AFTER UPDATE ON src.listing_vision_features REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.t0_invalidate_changed_days_v1();
+
+ALTER TABLE src.listing_vision_features ENABLE ALWAYS TRIGGER listing_vision_features_invalidate_on_update;
+
+ALTER TABLE ONLY audit.t0_untrackable_body_exception
+    ADD CONSTRAINT t0_untrackable_body_exception_entrypoint_fkey FOREIGN KEY (entrypoint) REFERENCES audit.t0_entrypoint_policy(entrypoint) ON DELETE CASCADE;
+
 ALTER TABLE ONLY ml.woe_anchor_cuts_v1
     ADD CONSTRAINT woe_anchor_cuts_v1_model_key_fkey FOREIGN KEY (model_key) REFERENCES ml.woe_anchor_model_registry_v1(model_key);
 
@@ -1149,6 +1692,17 @@ GRANT ALL ON FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) TO woe_
 
 REVOKE ALL ON FUNCTION audit.t0_closure_v1(p_entrypoint regclass) FROM PUBLIC;
 GRANT ALL ON FUNCTION audit.t0_closure_v1(p_entrypoint regclass) TO woe_certifier;
+
+REVOKE ALL ON FUNCTION audit.t0_closure_walk_v1(p_entrypoint regclass) FROM PUBLIC;
+GRANT ALL ON FUNCTION audit.t0_closure_walk_v1(p_entrypoint regclass) TO woe_certifier;
+
+REVOKE ALL ON FUNCTION audit.t0_invalidate_changed_days_v1() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION audit.t0_object_definition_v1(p_kind text, p_classid oid, p_objid oid) FROM PUBLIC;
+GRANT ALL ON FUNCTION audit.t0_object_definition_v1(p_kind text, p_classid oid, p_objid oid) TO woe_certifier;
+
+REVOKE ALL ON FUNCTION audit.t0_object_versions_v1(p_keys text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION audit.t0_object_versions_v1(p_keys text[]) TO woe_certifier;
 
 REVOKE ALL ON FUNCTION ml.reject_package_change() FROM PUBLIC;
 
@@ -1220,6 +1774,10 @@ GRANT SELECT,INSERT ON TABLE audit.t0_cert_run_history TO woe_certifier;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE audit.t0_dataset_hash_baseline TO woe_certifier;
 
 GRANT SELECT ON TABLE audit.t0_entrypoint_policy TO woe_certifier;
+
+GRANT SELECT ON TABLE audit.t0_label_relations TO woe_certifier;
+
+GRANT SELECT ON TABLE audit.t0_untrackable_body_exception TO woe_certifier;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE audit.t0_viewdef_baseline TO woe_certifier;
 

@@ -42,6 +42,11 @@ VALID = {
     "audit.t0_entrypoint_policy": {
         "entrypoint": "e", "assertion_function": "audit.assert_t0_certified_listing_snapshots_v1()",
     },
+    "audit.t0_label_relations": {"relation": "src.listing_snapshots_t0", "reason": "r"},
+    "audit.t0_untrackable_body_exception": {
+        "entrypoint": "src.listing_snapshots_t0_v1_v", "function": "audit.reject_modification()",
+        "definition_sha256": SHA, "reason": "r",
+    },
 }
 
 NAN, INF, NINF = float("nan"), float("inf"), float("-inf")
@@ -103,7 +108,10 @@ CASES = [
     # as a trainer does, since a row of another package would not be routed to it.
     ("ml.woe_anchor_scores_v1", "model_key", "k1", "package"),
     ("ml.woe_anchor_fit_report_v1", "report", "[1, 2]", None),
-    ("audit.t0_viewdef_baseline", "object_kind", "table", None),
+    ("audit.t0_viewdef_baseline", "object_kind", "index", None),
+    ("audit.t0_label_relations", "reason", "", None),
+    ("audit.t0_untrackable_body_exception", "definition_sha256", "ABC", "sha256"),
+    ("audit.t0_untrackable_body_exception", "reason", "", None),
     ("audit.t0_viewdef_baseline", "raw_sha256", "ABC", None),
     ("audit.t0_viewdef_baseline", "normalized_sha256", "0" * 63, None),
     ("audit.t0_dataset_hash_baseline", "row_count", -1, None),
@@ -113,6 +121,7 @@ CASES = [
     ("audit.t0_cert_run_history", "status", "PENDING", None),
     ("audit.t0_entrypoint_policy", "max_age", "-1 hour", None),
     ("audit.t0_entrypoint_policy", "check_days", 0, None),
+    ("audit.t0_entrypoint_policy", "max_new_days", -1, None),
     ("audit.t0_entrypoint_policy", "sample_limit", 0, None),
     ("audit.t0_entrypoint_policy", "drift_mode", "lenient", None),
     ("audit.t0_entrypoint_policy", "key_columns", [], None),

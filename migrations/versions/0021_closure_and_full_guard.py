@@ -67,6 +67,33 @@ COMMENT ON FUNCTION audit.require_certified_strict(text, interval) IS
 """
 
 
+# The closure with definitions as this revision writes it (revision 0057 loads it from here on
+# downgrade).
+CLOSURE_V1 = r"""
+CREATE OR REPLACE FUNCTION audit.t0_closure_v1(p_entrypoint regclass)
+RETURNS TABLE (object_name text, object_kind text, object_oid oid, definition text,
+               raw_sha256 text, catalog_version text)
+LANGUAGE sql
+STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+SELECT o.object_name, o.object_kind, o.object_oid, d.definition,
+       pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(d.definition, 'UTF8')), 'hex'),
+       o.catalog_version
+FROM audit.t0_closure_objects_v1(p_entrypoint) AS o
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN o.object_kind = 'function' THEN pg_catalog.pg_get_functiondef(o.object_oid)
+                WHEN o.object_kind IN ('view', 'materialized_view')
+                THEN pg_catalog.pg_get_viewdef(o.object_oid) END AS definition
+) AS d
+ORDER BY o.object_kind, o.object_name
+$function$;
+COMMENT ON FUNCTION audit.t0_closure_v1(regclass) IS
+    'Everything an entrypoint depends on, transitively (views, materialized views, functions, '
+    'and the tables and composite types where the walk ends), with the raw definition and its sha256.';
+"""
+
+
 def upgrade() -> None:
     op.execute(
         r"""
@@ -121,27 +148,7 @@ COMMENT ON FUNCTION audit.t0_closure_objects_v1(regclass) IS
     'The objects an entrypoint depends on, transitively, with the catalog row version (oid:xmin) '
     'of each definition; no definitions are printed, so this is cheap enough for every query.';
 
-CREATE FUNCTION audit.t0_closure_v1(p_entrypoint regclass)
-RETURNS TABLE (object_name text, object_kind text, object_oid oid, definition text,
-               raw_sha256 text, catalog_version text)
-LANGUAGE sql
-STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $function$
-SELECT o.object_name, o.object_kind, o.object_oid, d.definition,
-       pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(d.definition, 'UTF8')), 'hex'),
-       o.catalog_version
-FROM audit.t0_closure_objects_v1(p_entrypoint) AS o
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN o.object_kind = 'function' THEN pg_catalog.pg_get_functiondef(o.object_oid)
-                WHEN o.object_kind IN ('view', 'materialized_view')
-                THEN pg_catalog.pg_get_viewdef(o.object_oid) END AS definition
-) AS d
-ORDER BY o.object_kind, o.object_name
-$function$;
-COMMENT ON FUNCTION audit.t0_closure_v1(regclass) IS
-    'Everything an entrypoint depends on, transitively (views, materialized views, functions, '
-    'and the tables and composite types where the walk ends), with the raw definition and its sha256.';
+""" + CLOSURE_V1 + r"""
 
 CREATE OR REPLACE FUNCTION audit.require_certified_strict(p_entrypoint text, p_max_age interval)
 RETURNS boolean

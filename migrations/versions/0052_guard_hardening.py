@@ -220,9 +220,9 @@ COMMENT ON FUNCTION audit.require_certified_strict(text, interval) IS
 """
 
 
-def upgrade() -> None:
-    op.execute(
-        r"""
+# The closure objects function and the guard as this revision writes them (revision 0057 loads
+# them from here on downgrade).
+GUARD_AND_CLOSURE_OBJECTS = r"""
 COMMENT ON COLUMN audit.t0_viewdef_baseline.catalog_version IS
     'Catalog version of the definition when the raw hash was last verified '
     '(audit.t0_closure_objects_v1: oid:xmin of its pg_rewrite or pg_proc row, then the xmins of '
@@ -439,8 +439,10 @@ COMMENT ON FUNCTION audit.require_certified_strict(text, interval) IS
     'the future (at statement start), its closure matches the baseline raw hashes and, if '
     'package-bound, the active package is the certified one.';
 """
-        + RERECORD_CATALOG_VERSIONS
-    )
+
+
+def upgrade() -> None:
+    op.execute(GUARD_AND_CLOSURE_OBJECTS + RERECORD_CATALOG_VERSIONS)
 
 
 def downgrade() -> None:
