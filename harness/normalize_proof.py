@@ -46,6 +46,7 @@ from sqlglot import exp
 
 from harness import pgsettings
 from harness.closure import ClosureObject
+from harness.node_tree import List, Node, Unreadable, nodes, parse_tree
 from harness.normalize import Normalized, sha256_text
 
 SCRATCH_VIEW = "woe_normalize_proof"
@@ -59,7 +60,6 @@ IGNORED_FIELDS = frozenset({
     ":varnosyn", ":varattnosyn",
 })
 _INTEGER = re.compile(r"-?\d+")
-_TOKEN = re.compile(r"[{}()]|(?:\\.|[^\s{}()\\])+", re.DOTALL)
 
 RULE_SQL = """
 SELECT pg_catalog.pg_get_viewdef(c.oid), c.oid, r.ev_action::text
@@ -73,95 +73,6 @@ WHERE c.oid = pg_catalog.to_regclass(%s) AND c.relkind IN ('v', 'm')
 class Proof:
     proven: bool
     reason: str = ""  # why not, when unproven
-
-
-class Unreadable(ValueError):
-    """A tree text this module will not interpret (a name that looks like a field label)."""
-
-
-@dataclass
-class Node:
-    """One {TYPE :field value ...} of a node tree; a value is a list of words, Nodes, Lists."""
-
-    type: str
-    fields: list[tuple[str, list]]
-
-    def get(self, label: str) -> list | None:
-        return next((v for f, v in self.fields if f == label), None)
-
-
-@dataclass
-class List:
-    items: list
-
-
-def tree_tokens(text: str) -> list[str]:
-    """A node tree's tokens: { } ( ) and words (escaped characters stay inside their word)."""
-    return _TOKEN.findall(text)
-
-
-def parse_tree(text: str) -> list:
-    """The items of a node tree text (a stored rule is a List of one QUERY node)."""
-    tokens = tree_tokens(text)
-    items, i = _items(tokens, 0, None)
-    if i != len(tokens):
-        raise Unreadable("unbalanced node tree")
-    return items
-
-
-def _item(tokens: list[str], i: int) -> tuple[object, int]:
-    tok = tokens[i]
-    if tok == "{":
-        return _node(tokens, i + 1)
-    if tok == "(":
-        items, i = _items(tokens, i + 1, ")")
-        return List(items), i
-    if tok in ("}", ")"):
-        raise Unreadable(f"unexpected {tok}")
-    return tok, i + 1
-
-
-def _items(tokens: list[str], i: int, closer: str | None) -> tuple[list, int]:
-    items: list = []
-    while i < len(tokens) and tokens[i] != closer:
-        item, i = _item(tokens, i)
-        items.append(item)
-    if closer is not None:
-        if i >= len(tokens):
-            raise Unreadable("unbalanced node tree")
-        i += 1
-    return items, i
-
-
-def _node(tokens: list[str], i: int) -> tuple[Node, int]:
-    node = Node(tokens[i], [])
-    i += 1
-    while i < len(tokens) and tokens[i] != "}":
-        label = tokens[i]
-        if not label.startswith(":"):
-            raise Unreadable(f"{node.type}: expected a field, found {label}")
-        value: list = []
-        i += 1
-        while i < len(tokens) and tokens[i] != "}" and not tokens[i].startswith(":"):
-            item, i = _item(tokens, i)
-            value.append(item)
-        if not value:  # every field prints a value: this label was a name that looks like one
-            raise Unreadable(f"{node.type}: field {label} without a value")
-        node.fields.append((label, value))
-    if i >= len(tokens):
-        raise Unreadable("unbalanced node tree")
-    return node, i + 1
-
-
-def _nodes(items: list):
-    """Every Node inside items, depth first, in print order."""
-    for item in items:
-        if isinstance(item, Node):
-            yield item
-            for _, value in item.fields:
-                yield from _nodes(value)
-        elif isinstance(item, List):
-            yield from _nodes(item.items)
 
 
 def _setop_leaves(query: Node) -> None:
@@ -241,7 +152,7 @@ def comparable(tree: str, own_oid: int) -> list[str]:
     """The tree's tokens without what cannot carry meaning (see the module docstring)."""
     items = parse_tree(tree)
     ctes: dict[str, str] = {}
-    for node in list(_nodes(items)):
+    for node in list(nodes(items)):
         if node.type == "QUERY" and node.get(":setOperations") not in (None, ["<>"]):
             _setop_leaves(node)
         if node.type == "COMMONTABLEEXPR" and node.get(":aliascolnames") not in (None, ["<>"]):

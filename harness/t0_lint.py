@@ -281,6 +281,14 @@ def _load(conn: psycopg.Connection, refs: node_tree.References) -> _Catalog:
     )
 
 
+_VOLATILITY = {"i": "IMMUTABLE", "s": "STABLE", "v": "VOLATILE"}
+
+
+def _volatility_ok(regprocedure: str, volatile: str) -> bool:
+    """IMMUTABLE, or on the reviewed allowlist (never a time-of-query function)."""
+    return volatile == "i" or _allowed(regprocedure)
+
+
 def _function_problems(cat: _Catalog, oid: int, via: str = "") -> list[str]:
     """A function that is neither IMMUTABLE nor allowed, and its aggregate support functions."""
     row = cat.functions.get(oid)
@@ -288,9 +296,9 @@ def _function_problems(cat: _Catalog, oid: int, via: str = "") -> list[str]:
         return [f"calls function {oid}{via}, which does not exist"]
     _, name, volatile, _, _, support = row
     problems = []
-    if volatile != "i" and not _allowed(name):
-        kind = {"s": "STABLE", "v": "VOLATILE"}.get(volatile, volatile)
-        problems.append(f"calls {name}{via}, which is {kind} (not IMMUTABLE nor allowed)")
+    if not _volatility_ok(name, volatile):
+        problems.append(f"calls {name}{via}, which is {_VOLATILITY[volatile]} "
+                        "(not IMMUTABLE nor allowed)")
     for s in (f for f in support or [] if f):
         problems += _function_problems(cat, s, f" (support function of {name})")
     return problems
@@ -332,9 +340,14 @@ def lint(conn: psycopg.Connection, entrypoint: str, objects: list[ClosureObject]
                                          "objids": [o.objid for o in read],
                                          "names": [o.name for o in read]}).fetchall()
         per_object: dict[str, node_tree.References] = {}
+        unreadable: dict[str, str] = {}
         everything = node_tree.References()
         for name, tree in trees:
-            refs = node_tree.references(tree)
+            try:
+                refs = node_tree.references(tree)
+            except (node_tree.Unreadable, RecursionError) as e:
+                unreadable[name] = f"has a query tree the lint cannot read ({e}): rename it"
+                continue
             per_object.setdefault(name, node_tree.References()).update(refs)
             everything.update(refs)
         own = {o.objid for o in read if o.kind == "function"}
@@ -343,7 +356,7 @@ def lint(conn: psycopg.Connection, entrypoint: str, objects: list[ClosureObject]
         exceptions = dict(conn.execute(EXCEPTIONS_SQL, (entrypoint,)).fetchall())
     problems: list[str] = []
     for obj in read:
-        found: list[str] = []
+        found: list[str] = [unreadable[obj.name]] if obj.name in unreadable else []
         if obj.kind in ("table", "view", "materialized_view") and obj.objid in cat.labels:
             found.append("is a label relation (or its parent, child or partition)")
         if obj.kind == "function":
@@ -353,9 +366,8 @@ def lint(conn: psycopg.Connection, entrypoint: str, objects: list[ClosureObject]
                     found += [p.removeprefix(obj.name + " ") for p in body_problems(obj)]
                 else:
                     found.append(UNTRACKABLE)
-            if row[2] != "i" and not _allowed(row[1]):
-                kind = {"s": "STABLE", "v": "VOLATILE"}.get(row[2], row[2])
-                found.append(f"is {kind} (not IMMUTABLE nor allowed)")
+            if not _volatility_ok(row[1], row[2]):
+                found.append(f"is {_VOLATILITY[row[2]]} (not IMMUTABLE nor allowed)")
         found += _tree_problems(cat, per_object.get(obj.name, node_tree.References()))
         route = " -> ".join(closure.path(objects, obj.name))
         problems += [f"{obj.name} {p} [path: {route}]" for p in dict.fromkeys(found)]

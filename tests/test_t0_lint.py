@@ -87,6 +87,15 @@ def test_clock_session_catalog_and_dynamic_reads_are_refused_without_naming_them
     assert any(expected in x and x.startswith("p.v ") for x in problems), problems
 
 
+def test_a_name_that_reads_like_a_field_label_is_refused_not_guessed_at(probe):
+    """PostgreSQL does not escape a leading ':' in names: a column called ':funcid' prints a
+    token that looks like a field of the tree. The lint refuses the tree instead of reading
+    it one way or the other."""
+    problems = lint(probe, 'SELECT id AS ":funcid", now() AS ":x" FROM p.t')
+    assert any(x.startswith("p.v has a query tree the lint cannot read") for x in problems), \
+        problems
+
+
 def test_a_view_over_an_inheritance_parent_or_partition_of_the_label_table_is_refused(probe):
     with psycopg.connect(probe) as c:
         c.execute("CREATE TABLE p.parent (listing_id bigint)")
