@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -148,23 +148,25 @@ def compare(conn: psycopg.Connection, current: dict[str, closure.ClosureObject],
     A view sqlglot cannot read is reported, whatever its hashes.
     """
     drift = Drift()
-    proofs = normalize_proof.prove_all(conn, list(current.values()), norm)
-    for name, o in current.items():
-        if norm[name].error:
-            drift.unreadable[name] = norm[name].error
-        elif name in baseline and o.kind in normalize_proof.PROVABLE_KINDS \
-                and not proofs[name].proven and o.raw_sha256 != baseline[name][0]:
-            drift.unproven[name] = proofs[name].reason
+    for name, n in norm.items():
+        if name in current and n.error:
+            drift.unreadable[name] = n.error
     for name in sorted(set(current) & set(baseline)):
         raw, nsha, nsql = baseline[name]
-        n, proof = norm[name], proofs[name]
-        trusted = proof.proven or current[name].kind not in normalize_proof.PROVABLE_KINDS
-        if n.error:
+        o, n = current[name], norm[name]
+        if n.error or (o.raw_sha256 == raw and n.sha256 == nsha):
             continue
-        if current[name].raw_sha256 == raw:
-            if trusted and n.sha256 != nsha:
+        # only a changed text needs the server's proof (it is a scratch view per object)
+        proof = normalize_proof.prove(conn, o, n) if o.kind in normalize_proof.PROVABLE_KINDS \
+            else None
+        trusted = proof is None or proof.proven
+        if o.raw_sha256 == raw:
+            if trusted:
                 drift.renormalized[name] = [n.sha256, n.sql]
-        elif trusted and n.sha256 == nsha:
+            continue
+        if not trusted:
+            drift.unproven[name] = proof.reason
+        if trusted and n.sha256 == nsha:
             drift.cosmetic.append(name)
         else:
             drift.semantic.append(name)
@@ -266,10 +268,10 @@ def dataset_drift(conn: psycopg.Connection, policy: Policy) -> Check:
         return Check("dataset_drift", False, f"0 days checked: {policy.entrypoint} has no rows")
     if newest is None and strict:
         return Check("dataset_drift", False, "no dataset baseline: run `baseline` first")
-    changed = [
-        {"t0_day": d.isoformat(), "baseline_rows": baseline[d][0], "rows": h.row_count}
-        for d, h in hashes.items() if d in baseline and baseline[d] != (h.row_count, h.sha256)
-    ]
+    changed_days = [d for d, h in hashes.items()
+                    if d in baseline and baseline[d] != (h.row_count, h.sha256)]
+    changed = [{"t0_day": d.isoformat(), "baseline_rows": baseline[d][0],
+                "rows": hashes[d].row_count} for d in changed_days]
     data = {"days": [d.isoformat() for d in checked], "changed": changed,
             "new_days": [d.isoformat() for d in new_days],
             "newest_baselined_day": newest.isoformat() if newest else None,
@@ -290,7 +292,6 @@ def dataset_drift(conn: psycopg.Connection, policy: Policy) -> Check:
             "raise the policy's max_new_days, or certify baseline, then run)")
     if problems:
         return Check("dataset_drift", False, "; ".join(problems), data)
-    changed_days = {date.fromisoformat(c["t0_day"]) for c in changed}
     record = {"days": [hashes[d] for d in checked if d in changed_days or d not in baseline]}
     detail = f"{len(baseline)} baselined days re-checked ({policy.drift_mode})"
     if changed:

@@ -20,10 +20,8 @@ SELECT t.object_name, t.object_kind, t.definition, t.raw_sha256, t.catalog_versi
        coalesce(l.lanname = 'sql' AND p.prosqlbody IS NOT NULL, false),
        CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid)
             ELSE p.prosrc END,
-       l.lanname, w.classid, w.objid, w.reads, w.reached_from
-FROM audit.t0_closure_v1(pg_catalog.to_regclass(%(ep)s)) AS t
-JOIN audit.t0_closure_walk_v1(pg_catalog.to_regclass(%(ep)s)) AS w
-  ON w.object_name = t.object_name
+       l.lanname, t.classid, t.object_oid, t.reads, t.reached_from
+FROM audit.t0_closure_v1(pg_catalog.to_regclass(%s)) AS t
 LEFT JOIN pg_catalog.pg_proc AS p ON t.object_kind = 'function' AND p.oid = t.object_oid
 LEFT JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang
 """
@@ -72,7 +70,7 @@ def fetch(conn: psycopg.Connection, entrypoint: str) -> list[ClosureObject]:
                 f"entrypoint {entrypoint} does not exist: {e.diag.message_primary}") from None
         if oid is None:
             raise LookupError(f"entrypoint {entrypoint} does not exist")
-        rows = conn.execute(CLOSURE_SQL, {"ep": entrypoint}).fetchall()
+        rows = conn.execute(CLOSURE_SQL, (entrypoint,)).fetchall()
     return [
         ClosureObject(name, kind, definition, raw, version, bool(std), body, lang, classid, objid,
                       reads, tuple(via))

@@ -226,8 +226,3 @@ def unproven_form(obj: ClosureObject, proof: Proof) -> Normalized:
             f"{(obj.definition or '').strip()}")
     return Normalized(text, sha256_text(text), ())
 
-
-def prove_all(conn: psycopg.Connection, objects: list[ClosureObject],
-              norm: dict[str, Normalized]) -> dict[str, Proof]:
-    """A proof for every object that has a normalized form."""
-    return {o.name: prove(conn, o, norm[o.name]) for o in objects if o.name in norm}

@@ -11,8 +11,6 @@ from datetime import timedelta
 
 import psycopg
 
-DEFAULT_MAX_NEW_DAYS = 7  # audit.t0_entrypoint_policy.max_new_days's default (revision 0056)
-
 
 @dataclass(frozen=True)
 class Policy:
@@ -28,18 +26,15 @@ class Policy:
     package_bound: bool
     # rows dated more than this many UTC days after the newest baselined day fail a run's
     # dataset_drift check
-    max_new_days: int = DEFAULT_MAX_NEW_DAYS
+    max_new_days: int
 
 
-# max_new_days through to_jsonb: a database not yet at 0056 has no such column (the harness
-# still certifies it, e.g. before an upgrade), and then the column's default applies.
-POLICY_SQL = f"""
-SELECT p.entrypoint, p.aliases, p.max_age, p.check_days, p.sample_limit, p.drift_mode,
-       p.assertion_function::text, p.key_columns, p.t0_column, p.package_bound,
-       coalesce((to_jsonb(p) ->> 'max_new_days')::integer, {DEFAULT_MAX_NEW_DAYS})
-FROM audit.t0_entrypoint_policy AS p
-WHERE %(entrypoint)s::text IS NULL OR p.entrypoint = %(entrypoint)s::text
-ORDER BY p.entrypoint
+POLICY_SQL = """
+SELECT entrypoint, aliases, max_age, check_days, sample_limit, drift_mode,
+       assertion_function::text, key_columns, t0_column, package_bound, max_new_days
+FROM audit.t0_entrypoint_policy
+WHERE %(entrypoint)s::text IS NULL OR entrypoint = %(entrypoint)s::text
+ORDER BY entrypoint
 """
 
 

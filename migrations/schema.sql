@@ -279,13 +279,13 @@ $$;
 
 COMMENT ON FUNCTION audit.t0_closure_objects_v1(p_entrypoint regclass) IS 'The objects of audit.t0_closure_walk_v1 with their catalog versions; no definitions are printed, so this is cheap enough for every query.';
 
-CREATE FUNCTION audit.t0_closure_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, object_oid oid, definition text, raw_sha256 text, catalog_version text)
+CREATE FUNCTION audit.t0_closure_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, object_oid oid, definition text, raw_sha256 text, catalog_version text, classid oid, reads boolean, reached_from text[])
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 SELECT w.object_name, w.object_kind, w.objid, d.definition,
        pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(d.definition, 'UTF8')), 'hex'),
-       w.catalog_version
+       w.catalog_version, w.classid, w.reads, w.reached_from
 FROM audit.t0_closure_walk_v1(p_entrypoint) AS w
 CROSS JOIN LATERAL (
     SELECT audit.t0_object_definition_v1(w.object_kind, w.classid, w.objid) AS definition
@@ -293,7 +293,7 @@ CROSS JOIN LATERAL (
 ORDER BY w.object_kind, w.object_name
 $$;
 
-COMMENT ON FUNCTION audit.t0_closure_v1(p_entrypoint regclass) IS 'Every object of audit.t0_closure_walk_v1 with its definition (printed under pinned settings) and the definition''s sha256.';
+COMMENT ON FUNCTION audit.t0_closure_v1(p_entrypoint regclass) IS 'Every object of audit.t0_closure_walk_v1 with its definition (printed under pinned settings), the definition''s sha256, and what the walk knows of it (catalog, whether its rows are read, the objects it was reached from).';
 
 CREATE FUNCTION audit.t0_closure_walk_v1(p_entrypoint regclass) RETURNS TABLE(object_name text, object_kind text, classid oid, objid oid, reads boolean, reached_from text[], catalog_version text)
     LANGUAGE plpgsql STABLE PARALLEL SAFE

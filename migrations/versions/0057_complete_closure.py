@@ -49,6 +49,7 @@ branch_labels = None
 depends_on = None
 
 WALK = "audit.t0_closure_walk_v1(regclass)"
+CLOSURE = "audit.t0_closure_v1(regclass)"
 VERSION_FUNCTION = "audit.t0_object_versions_v1(text[])"
 DEFINITION = "audit.t0_object_definition_v1(text, oid, oid)"
 
@@ -450,16 +451,22 @@ COMMENT ON FUNCTION audit.t0_closure_objects_v1(regclass) IS
     'The objects of audit.t0_closure_walk_v1 with their catalog versions; no definitions are '
     'printed, so this is cheap enough for every query.';
 
-CREATE OR REPLACE FUNCTION audit.t0_closure_v1(p_entrypoint regclass)
+-- It returns more columns than 0021's version (what the walk knows of each object), so it is
+-- dropped and created again, with 0030's privileges: its callers (the guard, certify) go on
+-- reading the columns they read.
+-- squawk-ignore ban-drop-function
+DROP FUNCTION audit.t0_closure_v1(regclass);
+CREATE FUNCTION audit.t0_closure_v1(p_entrypoint regclass)
 RETURNS TABLE (object_name text, object_kind text, object_oid oid, definition text,
-               raw_sha256 text, catalog_version text)
+               raw_sha256 text, catalog_version text, classid oid, reads boolean,
+               reached_from text[])
 LANGUAGE sql
 STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $function$
 SELECT w.object_name, w.object_kind, w.objid, d.definition,
        pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(d.definition, 'UTF8')), 'hex'),
-       w.catalog_version
+       w.catalog_version, w.classid, w.reads, w.reached_from
 FROM audit.t0_closure_walk_v1(p_entrypoint) AS w
 CROSS JOIN LATERAL (
     SELECT audit.t0_object_definition_v1(w.object_kind, w.classid, w.objid) AS definition
@@ -468,25 +475,10 @@ ORDER BY w.object_kind, w.object_name
 $function$;
 COMMENT ON FUNCTION audit.t0_closure_v1(regclass) IS
     'Every object of audit.t0_closure_walk_v1 with its definition (printed under pinned '
-    'settings) and the definition''s sha256.';
+    'settings), the definition''s sha256, and what the walk knows of it (catalog, whether '
+    'its rows are read, the objects it was reached from).';
 """
 
-
-FAST_PATH_0052 = """    -- Fast path: if every closure object's catalog version is the one whose raw hash was
-    -- verified (same rule or function row, same column rows, same set of objects), no
-    -- definition can have changed. Otherwise compare the raw hashes of the definitions as
-    -- printed now.
-    IF EXISTS (
-        SELECT 1
-        FROM (SELECT t.object_name, t.catalog_version FROM audit.t0_closure_objects_v1(v_ep) AS t
-              WHERE t.object_kind IN ('view', 'materialized_view', 'function')) AS c
-        FULL JOIN (SELECT vb.object_name, vb.catalog_version FROM audit.t0_viewdef_baseline AS vb
-                   WHERE vb.entrypoint = pol.entrypoint) AS b
-          ON b.object_name = c.object_name
-        WHERE c.catalog_version IS NULL OR b.catalog_version IS NULL
-           OR c.catalog_version <> b.catalog_version
-    ) THEN
-"""
 
 # Every recorded object's version is recomputed from its own catalog rows, without walking: a
 # version covers every row the walk follows from the object, so if none changed, the walk would
@@ -519,9 +511,12 @@ def _guard() -> str:
     (not only views and functions) in its slow path."""
     previous = revision_module("0052").GUARD_AND_CLOSURE_OBJECTS
     guard = previous[previous.index("CREATE OR REPLACE FUNCTION audit.require_certified_strict"):]
-    if guard.count(FAST_PATH_0052) != 1 or guard.count(SLOW_PATH_FILTER) != 2:
+    # 0052's fast path: from its comment to the IF's THEN (the slow path follows)
+    start = guard.index("    -- Fast path:")
+    end = guard.index("    ) THEN\n", start) + len("    ) THEN\n")
+    if guard.count("    -- Fast path:") != 1 or guard.count(SLOW_PATH_FILTER) != 2:
         raise RuntimeError("0052's guard is not the text this revision replaces")
-    guard = guard.replace(FAST_PATH_0052, FAST_PATH)
+    guard = guard[:start] + FAST_PATH + guard[end:]
     return guard.replace(SLOW_PATH_FILTER, ") AS c")
 
 
@@ -534,6 +529,8 @@ def upgrade() -> None:
         + CLOSURE_OBJECTS
         + _guard()
         + f"""
+REVOKE ALL ON FUNCTION {CLOSURE} FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {CLOSURE} TO {r.certifier};
 REVOKE ALL ON FUNCTION {WALK} FROM PUBLIC;
 REVOKE ALL ON FUNCTION {DEFINITION} FROM PUBLIC;
 REVOKE ALL ON FUNCTION {VERSION_FUNCTION} FROM PUBLIC;
@@ -590,11 +587,15 @@ WHERE status = 'CERTIFIED';
 
 
 def downgrade() -> None:
+    r = roles()
     previous = revision_module("0052").GUARD_AND_CLOSURE_OBJECTS
     op.execute(
         previous
+        + f"DROP FUNCTION {CLOSURE};\n"
         + revision_module("0021").CLOSURE_V1
         + f"""
+REVOKE ALL ON FUNCTION {CLOSURE} FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {CLOSURE} TO {r.certifier};
 DROP TABLE audit.t0_untrackable_body_exception;
 DROP TABLE audit.t0_label_relations;
 DROP FUNCTION {DEFINITION};
