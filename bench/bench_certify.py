@@ -28,15 +28,14 @@ import time
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import certify, dataset_hash, db, synth
+from scratch_db import scratch_database
+
+from harness import certify, dataset_hash, db
 from harness import policy as policies
 from harness.cli import positive_int
-from tests.conftest import upgrade
-from tests.packages import insert_package
 
 SEED_VIEW = """
 CREATE VIEW bench.seed_style_scores AS
@@ -94,29 +93,11 @@ def interleaved(conn: psycopg.Connection, views: dict[str, str], rounds: int) ->
     return times
 
 
-def _exists(admin_url: str, name: str) -> bool:
-    with psycopg.connect(admin_url) as c:
-        row = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-    return row is not None
-
-
-def build(admin_url: str, name: str, listings: int, seed: int) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = db.with_dbname(admin_url, name)
-    upgrade(url)
-    t = time.perf_counter()
-    with psycopg.connect(url) as c:
-        synth.fill(c, listings, seed)
-        insert_package(c, "bench_pkg")
-        c.execute("CREATE SCHEMA bench")
-        c.execute(SEED_VIEW)
-        c.execute(previous_view())
-    with psycopg.connect(url, autocommit=True) as c:
-        c.execute("VACUUM ANALYZE")
-    log(f"built {listings} listings in {time.perf_counter() - t:.1f} s")
-    return url
+def add_comparison_views(conn: psycopg.Connection) -> None:
+    """The seed-style and previous (0025) scoring views the live view is compared with."""
+    conn.execute("CREATE SCHEMA bench")
+    conn.execute(SEED_VIEW)
+    conn.execute(previous_view())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,10 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     admin = db.resolve(args.database_url).url
     name = f"woe_bench_{args.listings}"
-    if args.keep and _exists(admin, name):
-        url = db.with_dbname(admin, name)
-    else:
-        url = build(admin, name, args.listings, args.seed)
+    url = scratch_database(admin, name, args.listings, args.seed, keep=args.keep,
+                           extra=add_comparison_views)
     out: dict[str, object] = {"listings": args.listings, "seed": args.seed}
     with psycopg.connect(url, autocommit=True) as c:
         out["server_version"] = c.execute("SHOW server_version").fetchone()[0]

@@ -36,10 +36,10 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import certify, db, synth
+from scratch_db import scratch_database
+
+from harness import certify, db
 from harness.cli import positive_int
-from tests.conftest import upgrade
-from tests.packages import insert_package
 
 TRIGGERS = {
     table: [f"{table.partition('.')[2]}_invalidate_on_{event}"
@@ -70,33 +70,12 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _exists(admin_url: str, name: str) -> bool:
-    with psycopg.connect(admin_url) as c:
-        row = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-    return row is not None
-
-
-def build(admin_url: str, name: str, listings: int, seed: int) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = db.with_dbname(admin_url, name)
-    upgrade(url)
-    t = time.perf_counter()
-    with psycopg.connect(url) as c:
-        synth.fill(c, listings, seed)
-        insert_package(c, "bench_pkg")
-    with psycopg.connect(url, autocommit=True) as c:
-        c.execute("VACUUM ANALYZE")
-    log(f"built {listings} listings in {time.perf_counter() - t:.1f} s")
-    return url
-
-
 def set_triggers(conn: psycopg.Connection, enabled: bool) -> None:
     for table, names in TRIGGERS.items():
         for name in names:
-            conn.execute(f"ALTER TABLE {table} {'ENABLE ALWAYS' if enabled else 'DISABLE'} "
-                         f"TRIGGER {name}")
+            conn.execute(sql.SQL("ALTER TABLE {} {} TRIGGER {}").format(
+                sql.Identifier(*table.split(".")),
+                sql.SQL("ENABLE ALWAYS" if enabled else "DISABLE"), sql.Identifier(name)))
 
 
 def timed(conn: psycopg.Connection, query: str, params: dict) -> float:
@@ -146,10 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     admin = db.resolve(args.database_url).url
     name = f"woe_bench_ingest_{args.listings}"
-    if args.keep and _exists(admin, name):
-        url = db.with_dbname(admin, name)
-    else:
-        url = build(admin, name, args.listings, args.seed)
+    url = scratch_database(admin, name, args.listings, args.seed, keep=args.keep)
     out: dict[str, object] = {"listings": args.listings, "rows": args.rows, "seed": args.seed}
     with psycopg.connect(url, autocommit=True) as c:
         out["server_version"] = c.execute("SHOW server_version").fetchone()[0]

@@ -16,6 +16,7 @@ COUNTS = [
     ("bench_certify.py", "--listings"), ("bench_certify.py", "--repeat"),
     ("bench_certify.py", "--guard-pairs"),
     ("bench_load.py", "--rows"), ("bench_load.py", "--clients"), ("bench_load.py", "--seconds"),
+    ("bench_ingest.py", "--listings"), ("bench_ingest.py", "--rows"), ("bench_ingest.py", "--rounds"),
 ]
 
 
