@@ -107,7 +107,7 @@ def run(url: str, *, rows: int, seed: int, replace_data: bool, retrain: bool,
         report = fit_report(conn, model_key)
 
         # After an upgrade the certified definitions may have changed by reviewed revisions
-        # (e.g. 0053): this job re-records the baselines; a DBA does it by hand (README).
+        # (e.g. 0053): this job re-records the baselines; a DBA does it by hand (docs/schema.md).
         baseline = upgraded or needs_baseline(conn, model_key)
         why = "schema upgraded" if upgraded else "new package"
         with steps.step("certify", f"baseline ({why}) + run" if baseline else "run"):
