@@ -197,3 +197,14 @@ def test_replacing_the_function_behind_an_operator_is_drift(certified):
                   "LANGUAGE sql IMMUTABLE RETURN abs(a - b) < 10")
     message = refusal(certified)
     assert message.startswith("DEFINITION DRIFT") and "changed p.near(bigint,bigint)" in message
+
+
+def test_disabling_an_invalidation_trigger_is_drift(certified):
+    """The way around invalidation at once is to switch it off first: the triggers are in the
+    closure, so the guard refuses as soon as one is disabled, before any data changes."""
+    with psycopg.connect(certified) as c:
+        c.execute("ALTER TABLE src.listing_snapshots_t0 "
+                  "DISABLE TRIGGER listing_snapshots_t0_invalidate_on_update")
+    message = refusal(certified)
+    assert message.startswith("DEFINITION DRIFT") and ("changed trigger "
+        "listing_snapshots_t0_invalidate_on_update on src.listing_snapshots_t0") in message
